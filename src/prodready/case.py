@@ -1,0 +1,298 @@
+"""The case: a validated description plus the training data and the serving log, ready to audit.
+
+``load_case(path)`` reads a YAML case file and the data files it names; ``Case.from_frames``
+builds the same object from frames already in memory (the app's uploads, a notebook). Both go
+through the same validation, so an audit never sees data that breaks the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from prodready.data.readers import read_table
+from prodready.data.validation import check_overlap, infer_features, prepare
+from prodready.errors import CaseFileError
+from prodready.spec import Business, CaseSpec, Columns, Feature, Task
+
+CASE_FILE_NAMES = ("case.yaml", "case.yml")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Case:
+    """A case ready to audit. Frames are canonical (see :mod:`prodready.data.validation`)."""
+
+    spec: CaseSpec
+    training: pd.DataFrame
+    serving: pd.DataFrame
+    path: Path | None = None  # the case file; None for a case built in memory
+
+    def __repr__(self) -> str:
+        return (
+            f"Case({self.spec.name!r}, task={self.spec.task}, training={len(self.training):,} "
+            f"rows, serving={len(self.serving):,} rows, features={len(self.spec.features)})"
+        )
+
+    # -- the contract in the user's words ------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def task(self) -> Task:
+        return self.spec.task
+
+    @property
+    def columns(self) -> Columns:
+        return self.spec.columns
+
+    @property
+    def features(self) -> list[Feature]:
+        return list(self.spec.features)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.spec.feature_names
+
+    @property
+    def business(self) -> Business | None:
+        return self.spec.business
+
+    @property
+    def labelled_serving(self) -> pd.DataFrame:
+        """Serving rows whose truth has arrived."""
+        return self.serving[self.serving[self.columns.label].notna()]
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_spec(
+        cls,
+        spec: CaseSpec,
+        training: pd.DataFrame,
+        serving: pd.DataFrame,
+        *,
+        names: tuple[str, str] = ("training data", "serving log"),
+        path: Path | None = None,
+    ) -> Case:
+        """Validate both frames against ``spec``; ``names`` are what messages call them."""
+        check_overlap(training, serving, names)
+        return cls(
+            spec=spec,
+            training=prepare(training, spec, role="training", source=names[0]),
+            serving=prepare(serving, spec, role="serving", source=names[1]),
+            path=path,
+        )
+
+    @classmethod
+    def from_frames(
+        cls,
+        training: pd.DataFrame,
+        serving: pd.DataFrame,
+        *,
+        task: Task,
+        label: str,
+        prediction: str,
+        timestamp: str,
+        id: str | None = None,
+        label_time: str | None = None,
+        challenger: str | None = None,
+        features: Sequence[Feature | Mapping[str, Any] | str] | Mapping[str, str] | None = None,
+        business: Business | Mapping[str, Any] | None = None,
+        name: str = "In-memory case",
+    ) -> Case:
+        """Build a case from frames in memory.
+
+        ``features`` may be omitted (every column both frames share that plays no other role,
+        typed from the training data), a list of names (types inferred), a list of
+        :class:`Feature` or dicts, or a mapping of name to type.
+        """
+        columns = {
+            "timestamp": timestamp,
+            "label": label,
+            "prediction": prediction,
+            "id": id,
+            "label_time": label_time,
+            "challenger": challenger,
+        }
+        check_overlap(training, serving, ("training data", "serving log"))
+        roles = {c for c in columns.values() if c}
+        inferred = {f.name: f for f in infer_features(training, serving, roles)}
+        if features is None:
+            feature_list: list[Any] = list(inferred.values())
+        elif isinstance(features, Mapping):
+            feature_list = [{"name": n, "type": t} for n, t in features.items()]
+        else:
+            feature_list = [
+                inferred.get(f, {"name": f, "type": _guess_type(training, f)})
+                if isinstance(f, str)
+                else f
+                for f in features
+            ]
+        raw = {
+            "name": name,
+            "task": task,
+            "columns": columns,
+            "features": [f.model_dump() if isinstance(f, Feature) else f for f in feature_list],
+            "business": business.model_dump() if isinstance(business, Business) else business,
+        }
+        spec = _validate_spec(raw, where="the case settings")
+        return cls.from_spec(spec, training, serving)
+
+
+def _guess_type(frame: pd.DataFrame, column: str) -> str:
+    if column in frame and pd.api.types.is_numeric_dtype(frame[column].dtype):
+        return "categorical" if pd.api.types.is_bool_dtype(frame[column].dtype) else "numeric"
+    return "categorical"
+
+
+def load_case(path: str | Path) -> Case:
+    """Read a case file (or a folder holding ``case.yaml``) and the data files it names."""
+    case_file = _find_case_file(Path(path))
+    text = _read_text(case_file)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        raise CaseFileError(
+            "the case file is not valid YAML",
+            where=f"{case_file}{line}",
+            found=str(getattr(exc, "problem", None) or exc),
+            fix="check indentation (spaces, not tabs) and that every 'key: value' has a space "
+            "after the colon",
+        ) from None
+    if not isinstance(raw, dict):
+        raise CaseFileError(
+            "the case file does not describe a case",
+            where=str(case_file),
+            expected="a YAML mapping with name, task, training, serving, columns and features",
+            found=f"{type(raw).__name__}: {str(raw)[:80]!r}"
+            if raw is not None
+            else "an empty file",
+            fix="start from the sample case: prodready sample card_fraud --out DIR",
+        )
+    spec = _validate_spec(raw, where=str(case_file), text=text)
+    paths = {}
+    for role in ("training", "serving"):
+        relative = getattr(spec, role).path
+        if not relative:
+            raise CaseFileError(
+                f"{role}.path is missing",
+                where=str(case_file),
+                expected=f"{role}: {{path: FILE.parquet}} (CSV or Parquet, relative to the case)",
+                fix=f"add the {role} file's path to the case file",
+            )
+        paths[role] = (case_file.parent / relative).resolve()
+    training = read_table(paths["training"], name=_shown(paths["training"], case_file))
+    serving = read_table(paths["serving"], name=_shown(paths["serving"], case_file))
+    names = (_shown(paths["training"], case_file), _shown(paths["serving"], case_file))
+    return Case.from_spec(spec, training, serving, names=names, path=case_file)
+
+
+def _shown(path: Path, case_file: Path) -> str:
+    """A data file's name as the user wrote it: relative to the case folder when inside it."""
+    try:
+        return str(path.relative_to(case_file.parent.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _find_case_file(path: Path) -> Path:
+    if path.is_dir():
+        for name in CASE_FILE_NAMES:
+            if (path / name).is_file():
+                return path / name
+        raise CaseFileError(
+            "this folder holds no case file",
+            where=str(path),
+            expected="a file named case.yaml in the folder",
+            fix="pass the case file itself, or create one (see the sample: "
+            "prodready sample card_fraud --out DIR)",
+        )
+    if not path.exists():
+        raise CaseFileError(
+            "the case file does not exist",
+            where=str(path),
+            fix="check the path; a case file is a YAML file such as case.yaml",
+        )
+    return path
+
+
+def _read_text(case_file: Path) -> str:
+    try:
+        return case_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CaseFileError(
+            "the case file is not UTF-8 text",
+            where=str(case_file),
+            fix="save it as UTF-8; is this really the YAML case file and not a data file?",
+        ) from None
+
+
+def _validate_spec(raw: dict[str, Any], *, where: str, text: str | None = None) -> CaseSpec:
+    try:
+        return CaseSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise _spec_error(exc, where, text) from None
+
+
+def _spec_error(exc: ValidationError, where: str, text: str | None) -> CaseFileError:
+    """One message listing every problem pydantic found, each with its key path and line."""
+    node = yaml.compose(text) if text else None
+    problems = []
+    for error in exc.errors()[:8]:
+        loc = error["loc"]
+        key = _key_path(loc)
+        line = _line_of(node, loc) if node is not None else None
+        message = error["msg"].removeprefix("Value error, ")
+        found = error.get("input")
+        at = f"{key or 'top level'}" + (f" (line {line})" if line else "")
+        detail = f"{at}: {message}"
+        if error["type"] not in ("missing", "value_error") and not isinstance(found, dict | list):
+            detail += f" (found {found!r})"
+        problems.append(detail)
+    count = len(exc.errors())
+    if count == 1:
+        problem, found = f"the case description is not valid: {problems[0]}", None
+    else:
+        problem = f"the case description has {count} problems"
+        found = "\n  - " + "\n  - ".join(problems)
+    return CaseFileError(
+        problem,
+        where=where,
+        found=found,
+        fix="correct the entries named above; the case format is shown in docs/case_file.md "
+        "and in the sample case (prodready sample card_fraud --out DIR)",
+    )
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc``, or of its nearest parent that exists."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if k.value == part]
+            if not match:
+                break
+            node = match[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line

@@ -1,0 +1,170 @@
+"""The case description: what the YAML case file (or the app's mapping form) says about the data.
+
+Validated by pydantic, so every audit can trust it. Checks that need the data itself (columns
+present, types, label values) live in :mod:`prodready.data.validation`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FeatureType = Literal["numeric", "categorical"]
+Task = Literal["binary", "regression"]
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]+)")
+_UNITS = {
+    **dict.fromkeys(["w", "wk", "week", "weeks"], "W"),
+    **dict.fromkeys(["d", "day", "days"], "D"),
+    **dict.fromkeys(["h", "hr", "hour", "hours"], "h"),
+    **dict.fromkeys(["m", "min", "mins", "minute", "minutes"], "min"),
+    **dict.fromkeys(["s", "sec", "second", "seconds"], "s"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSource(_Strict):
+    """Where a data set lives: a CSV or Parquet file, relative to the case file."""
+
+    path: str | None = Field(None, description="CSV or Parquet file, relative to the case file")
+
+
+class Columns(_Strict):
+    """Which column plays which role in both data sets."""
+
+    timestamp: str = Field(description="when the prediction was made")
+    label: str = Field(description="the truth; in the serving log only once it has arrived")
+    prediction: str = Field(description="the champion's served score (or value, for regression)")
+    id: str | None = Field(None, description="key present in both sets (row-level skew, joins)")
+    label_time: str | None = Field(None, description="when the truth became known")
+    challenger: str | None = Field(None, description="a candidate model's score on the same events")
+
+    def roles(self) -> dict[str, str]:
+        """Role -> column name, for the roles that are set."""
+        return {role: name for role, name in self.model_dump().items() if name is not None}
+
+
+class Feature(_Strict):
+    """One model input, and when it is known in production."""
+
+    name: str
+    type: FeatureType
+    available_at_prediction: bool = Field(
+        True, description="false when the value is only known after the prediction (leakage)"
+    )
+    availability_lag: timedelta | None = Field(
+        None, description="how long after the event the value is known online, e.g. 1d, 6h"
+    )
+
+    @field_validator("availability_lag", mode="before")
+    @classmethod
+    def _parse_lag(cls, value: object) -> object:
+        if value is None or isinstance(value, timedelta):
+            return value
+        text = str(value).strip()
+        match = _DURATION.fullmatch(text)
+        try:
+            if match:  # "1d", "6h", "2 weeks": pandas deprecates lower-case "d", so map units
+                amount, unit = match.groups()
+                lag = pd.Timedelta(float(amount), unit=_UNITS[unit.lower()])
+            else:
+                lag = pd.Timedelta(text)
+        except (ValueError, KeyError) as exc:
+            raise ValueError(
+                f"availability_lag must be a duration such as 1d, 6h or 30min, not {value!r}"
+            ) from exc
+        if lag < pd.Timedelta(0):
+            raise ValueError(f"availability_lag cannot be negative, got {value!r}")
+        return lag.to_pytimedelta()
+
+
+class ValueMatrix(_Strict):
+    """Money gained (positive) or lost (negative) per decision, by outcome, for a binary task."""
+
+    true_positive: float
+    false_positive: float
+    false_negative: float
+    true_negative: float
+
+
+class Business(_Strict):
+    """What a decision is worth, so findings can be stated in money."""
+
+    currency: str = "USD"
+    value: ValueMatrix | None = None
+    cost_per_unit_error: float | None = Field(
+        None, ge=0, description="regression: money lost per unit of absolute error"
+    )
+    threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the model acts")
+
+
+class CaseSpec(_Strict):
+    """A whole case: the contract every audit reads."""
+
+    name: str
+    task: Task
+    description: str | None = None
+    training: DataSource = DataSource()
+    serving: DataSource = DataSource()
+    columns: Columns
+    features: list[Feature] = Field(default_factory=list)
+    business: Business | None = None
+
+    @field_validator("features")
+    @classmethod
+    def _once_each(cls, features: list[Feature]) -> list[Feature]:
+        seen: set[str] = set()
+        for feature in features:
+            if feature.name in seen:
+                raise ValueError(
+                    f"feature {feature.name!r} is declared twice; keep one entry per feature"
+                )
+            seen.add(feature.name)
+        return features
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CaseSpec:
+        roles = self.columns.roles()
+        for feature in self.features:
+            for role, column in roles.items():
+                if feature.name == column:
+                    raise ValueError(
+                        f"{feature.name!r} is both a feature and the {role} column; "
+                        "a column plays one role"
+                    )
+        by_column: dict[str, str] = {}
+        for role, column in roles.items():
+            if column in by_column:
+                raise ValueError(
+                    f"column {column!r} is given as both {by_column[column]} and {role}"
+                )
+            by_column[column] = role
+        if self.business is not None:
+            if self.task == "binary" and self.business.cost_per_unit_error is not None:
+                raise ValueError(
+                    "business.cost_per_unit_error is for regression; a binary case uses "
+                    "business.value (true_positive, false_positive, false_negative, true_negative)"
+                )
+            if self.task == "regression" and self.business.value is not None:
+                raise ValueError(
+                    "business.value is for binary cases; a regression case uses "
+                    "business.cost_per_unit_error"
+                )
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
