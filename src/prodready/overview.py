@@ -18,7 +18,7 @@ from prodready.case import Case
 from prodready.results import Finding, format_money, most_severe_first, to_json
 
 PRIMARY_METRIC = {"binary": "roc_auc", "regression": "mae"}
-WEEK = "W-MON"  # weeks start on Monday; each row of ``over_time`` is labelled by its Monday
+WEEK = "W-SUN"  # weeks end on Sunday, so each row of ``over_time`` is labelled by its Monday
 
 
 @dataclass(frozen=True)
