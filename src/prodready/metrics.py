@@ -128,12 +128,10 @@ def _as_float_array(values: ArrayLike, *, argument: str, where: str) -> tuple[np
                 where=where,
                 expected="a 1-D array-like with one value per row",
                 found=f"an array of shape {array.shape}",
-                fix=f"pass a single column (for an (n, 1) array use .ravel(); for scikit-learn's "
-                f"predict_proba use [:, 1])",
+                fix="pass a single column (for an (n, 1) array use .ravel(); for scikit-learn's "
+                "predict_proba use [:, 1])",
             )
         series = pd.Series(array)
-    if pd.api.types.is_bool_dtype(series.dtype) and series.hasnans:
-        series = series.astype("boolean")
     try:
         floats = series.to_numpy(dtype="float64", na_value=np.nan)
     except (TypeError, ValueError) as exc:
@@ -150,7 +148,11 @@ def _as_float_array(values: ArrayLike, *, argument: str, where: str) -> tuple[np
 
 
 def _rows(index: pd.Index, positions: np.ndarray, limit: int = 5) -> str:
-    shown = ", ".join(repr(index[i]) for i in positions[:limit])
+    """Name rows by their index labels (positions for plain arrays), the first few only."""
+    labels = [index[i].item() if isinstance(index[i], np.generic) else index[i] for i in positions]
+    shown = ", ".join(
+        repr(label) if isinstance(label, str) else str(label) for label in labels[:limit]
+    )
     more = f" and {len(positions) - limit:,} more" if len(positions) > limit else ""
     return f"row(s) {shown}{more}"
 
@@ -413,11 +415,12 @@ def bootstrap(
       when fewer than 2 rows carry it (2 positives and 2 negatives for ROC AUC; 2 positives for
       PR AUC and recall; 2 flagged rows for precision; 2 rows otherwise), or when it is undefined
       on more than half the resamples.
-    - *Cost*: one metric evaluation per resample. ROC AUC on 50,000 rows takes about 15 ms on 2
-      cores, so 1,000 resamples take about 15 s: lower ``n_resamples`` (e.g. 200) for
+    - *Cost*: one metric evaluation per resample. ROC AUC on 50,000 rows takes about 10 ms on 2
+      cores, so 1,000 resamples take about 10 s: lower ``n_resamples`` (e.g. 200) for
       interactive use.
-    - A callable ``f(y_true, y_score) -> float`` may be given instead of a name; rows with a
-      missing label are dropped as for named metrics, and a resample on which it raises
+    - A callable ``f(y_true, y_score) -> float`` may be given instead of a name. It receives
+      float64 arrays (labels as 0.0/1.0); rows with a missing label are dropped as for named
+      metrics, and a resample on which it raises
       ``ValueError`` or returns a non-finite value counts as undefined.
 
     The same ``seed`` gives the same interval, to the last digit.
@@ -570,7 +573,9 @@ def business_value(
             )
         decision = (score >= business.threshold).astype(np.int8)
         tn, fp, fn, tp = (
-            int(c) for c in skm.confusion_matrix(truth, decision, labels=[0, 1]).ravel()
+            (int(c) for c in skm.confusion_matrix(truth, decision, labels=[0, 1]).ravel())
+            if n
+            else (0, 0, 0, 0)  # scikit-learn refuses an empty confusion matrix
         )
         matrix = business.value
         total = (
@@ -592,7 +597,7 @@ def business_value(
                 fix="fill in business.cost_per_unit_error in the case file, e.g. "
                 "cost_per_unit_error: 2.5",
             )
-        total = -business.cost_per_unit_error * float(np.sum(np.abs(truth - score)))
+        total = -business.cost_per_unit_error * float(np.sum(np.abs(truth - score))) if n else 0.0
         counts = {}
     per_1000 = total / n * 1000 if n else math.nan
     return BusinessValue(
