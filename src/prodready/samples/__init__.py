@@ -1,0 +1,130 @@
+"""Bundled sample cases: data with known problems, so a team can see what each audit finds.
+
+``load()`` opens the bundled copy (generated with the default rows and seed 0); ``write()``
+regenerates a case anywhere, byte for byte the same for the same ``rows`` and ``seed``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from prodready.errors import ParameterError
+from prodready.samples import card_fraud
+
+if TYPE_CHECKING:
+    from prodready.case import Case
+
+__all__ = ["available", "known_problems", "load", "write"]
+
+_SAMPLES = {"card_fraud": card_fraud}
+CASE_FILE = "case.yaml"
+TRAINING_FILE = "training.parquet"
+SERVING_FILE = "serving_log.parquet"
+
+# Fixed writer options: the same frame always gives the same bytes (no write time is stored).
+_PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "row_group_size": 1 << 20,
+    "data_page_version": "2.0",
+}
+
+
+def available() -> list[str]:
+    """Names of the sample cases that ship with prodready."""
+    return sorted(_SAMPLES)
+
+
+def _module(name: str) -> ModuleType:
+    """The generator module of sample ``name``, or a clear error naming the samples there are."""
+    try:
+        return _SAMPLES[name]
+    except KeyError:
+        raise ParameterError(
+            f"there is no sample case called {name!r}",
+            where="sample name",
+            expected=f"one of {', '.join(available())}",
+            found=repr(name),
+            fix=f"use one of the available sample cases: {', '.join(available())}",
+        ) from None
+
+
+def load(name: str = "card_fraud") -> Case:
+    """The bundled copy of sample case ``name``, loaded like any other case."""
+    _module(name)
+    from prodready import load_case
+    from prodready.resources import sample_dir
+
+    return load_case(sample_dir(name) / CASE_FILE)
+
+
+def known_problems(name: str = "card_fraud") -> pd.DataFrame:
+    """The problems planted in sample ``name``: problem, feature, start, end (UTC), description.
+
+    ``start`` is inclusive and ``end`` exclusive; both are NaT for a problem that holds over the
+    whole data rather than a period; ``feature`` is missing where no single feature is involved.
+    """
+    return _module(name).known_problems_frame()
+
+
+def write(
+    name: str,
+    out_dir: str | Path,
+    *,
+    rows: int = card_fraud.DEFAULT_ROWS,
+    seed: int = card_fraud.DEFAULT_SEED,
+) -> Path:
+    """Generate sample ``name`` into ``out_dir`` (created if needed); return the case file's path.
+
+    Each file is written to a temporary name in the same folder and then renamed, so a reader
+    never sees half a file.
+    """
+    module = _module(name)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ParameterError(
+            "the seed must be a whole number of 0 or more",
+            where="seed",
+            found=repr(seed),
+            fix="pass a seed such as 0, 1 or 42",
+        )
+    card_fraud.check_rows(rows)
+    sample = module.generate(rows=int(rows), seed=int(seed))
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic(folder / TRAINING_FILE, lambda path: _write_parquet(sample.training, path))
+    _atomic(folder / SERVING_FILE, lambda path: _write_parquet(sample.serving, path))
+    case_text = module.case_yaml(rows=int(rows), seed=int(seed))
+    _atomic(folder / CASE_FILE, lambda path: path.write_text(case_text, encoding="utf-8"))
+    return folder / CASE_FILE
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, **_PARQUET_OPTIONS)
+
+
+def _atomic(target: Path, write_to: Callable[[Path], None]) -> None:
+    """Write through ``write_to`` into a temporary file beside ``target``, then rename it."""
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    os.close(handle)
+    try:
+        write_to(Path(temporary))
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; data files are for everyone
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
