@@ -106,6 +106,9 @@ def test_business_value_counts_decisions_at_the_threshold(case: Case) -> None:
     assert value.total == pytest.approx(expected)
     assert value.per_1000 == pytest.approx(expected / len(y) * 1000)
     assert value.currency == "EUR"
+    without = overview(case).value_without_model
+    assert without is not None
+    assert without.total == pytest.approx(VALUE["false_negative"] * np.sum(y == 1))
 
 
 def test_over_time_counts_every_row_by_monday_weeks(case: Case) -> None:

@@ -32,6 +32,7 @@ class CaseOverview:
     headline: pd.DataFrame = field(repr=False)
     over_time: pd.DataFrame = field(repr=False)
     business_value: metrics.BusinessValue | None = None
+    value_without_model: metrics.BusinessValue | None = None  # binary: the model never acts
     primary_metric: str = "roc_auc"
 
     def to_frame(self) -> pd.DataFrame:
@@ -53,6 +54,9 @@ class CaseOverview:
                 "headline": self.headline,
                 "over_time": self.over_time,
                 "business_value": self.business_value.to_dict() if self.business_value else None,
+                "value_without_model": self.value_without_model.to_dict()
+                if self.value_without_model
+                else None,
                 "summary": [f.to_dict() for f in self.summary()],
             }
         )
@@ -67,6 +71,7 @@ def overview(case: Case, *, seed: int = 0, n_resamples: int = 300) -> CaseOvervi
     ``n_resamples`` resamples drawn with ``seed``.
     """
     primary = PRIMARY_METRIC[case.task]
+    value, without = _business_value(case)
     return CaseOverview(
         name=case.name,
         task=case.task,
@@ -74,7 +79,8 @@ def overview(case: Case, *, seed: int = 0, n_resamples: int = 300) -> CaseOvervi
         features=_feature_table(case),
         headline=_headline(case, primary, seed=seed, n_resamples=n_resamples),
         over_time=_over_time(case),
-        business_value=_business_value(case),
+        business_value=value,
+        value_without_model=without,
         primary_metric=primary,
     )
 
@@ -209,14 +215,21 @@ def _over_time(case: Case) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["set", "week", "rows", "labelled", "base_rate"]]
 
 
-def _business_value(case: Case) -> metrics.BusinessValue | None:
+def _business_value(
+    case: Case,
+) -> tuple[metrics.BusinessValue | None, metrics.BusinessValue | None]:
+    """Value of the served decisions on labelled serving rows, and (binary) of never acting."""
     business = case.business
     if business is None or (business.value is None and business.cost_per_unit_error is None):
-        return None
+        return None, None
     y, score = _scored(case.serving, case)
     if len(y) == 0:
-        return None
-    return metrics.business_value(y, score, business, task=case.task)
+        return None, None
+    served = metrics.business_value(y, score, business, task=case.task)
+    if case.task != "binary":
+        return served, None
+    never = business.model_copy(update={"threshold": 1.0})
+    return served, metrics.business_value(y, np.zeros_like(score), never, task=case.task)
 
 
 def _findings(ov: CaseOverview) -> list[Finding]:
@@ -234,18 +247,7 @@ def _findings(ov: CaseOverview) -> list[Finding]:
                 "production than offline.",
             )
         )
-    value = ov.business_value
-    if value is not None:
-        findings.append(
-            Finding(
-                "medium" if value.total < 0 else "info",
-                f"On the {value.decisions:,} serving decisions whose outcome is known, the "
-                f"model's decisions were worth {format_money(value.total, value.currency)} "
-                f"({format_money(value.per_1000, value.currency)} per 1,000 decisions).",
-                money=value.total,
-                currency=value.currency,
-            )
-        )
+    findings += _value_findings(ov)
     median = n["label_delay_median_days"]
     if not np.isnan(median):
         silent = n["days_without_labels_at_end"]
@@ -280,6 +282,31 @@ def _findings(ov: CaseOverview) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _value_findings(ov: CaseOverview) -> list[Finding]:
+    value, without = ov.business_value, ov.value_without_model
+    if value is None:
+        return []
+    text = (
+        f"On the {value.decisions:,} serving decisions whose outcome is known, the model's "
+        f"decisions were worth {format_money(value.total, value.currency)} "
+        f"({format_money(value.per_1000, value.currency)} per 1,000 decisions)"
+    )
+    if without is None:
+        return [
+            Finding(
+                "medium" if value.total < 0 else "info", text + ".", value.total, value.currency
+            )
+        ]
+    added = value.total - without.total
+    verdict = "more" if added >= 0 else "less"
+    text += (
+        f", {format_money(abs(added), value.currency)} {verdict} than if it had never acted "
+        f"({format_money(without.total, value.currency)})."
+    )
+    severity = "high" if added < 0 else "medium" if value.total < 0 else "info"
+    return [Finding(severity, text, money=added, currency=value.currency)]
 
 
 def _metric_gap_findings(ov: CaseOverview) -> list[Finding]:
