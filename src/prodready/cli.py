@@ -1,0 +1,207 @@
+"""The ``prodready`` command: open the app, write a sample case, run the reports.
+
+Commands stay thin: they parse options, call the package and print. A
+:class:`~prodready.errors.ProdreadyError` is printed as its message (red, on stderr) with exit
+code 2, never as a traceback; a report notebook that fails exits with code 1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+import prodready
+from prodready.errors import ParameterError, ProdreadyError
+
+EXIT_INPUT_ERROR = 2  # the user's input is wrong (same code as a usage error)
+EXIT_NOTEBOOK_FAILED = 1  # a report notebook raised in one of its cells
+
+app = typer.Typer(
+    name="prodready",
+    help="Show, from your own data, why a model will or will not survive production.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # a bug's traceback must not dump client data
+)
+
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    """Turn prodready's own errors into a message and an exit code, without a traceback."""
+    from prodready.report import NotebookFailed
+
+    try:
+        yield
+    except NotebookFailed as error:
+        err_console.print(Text(str(error), style="red"))
+        raise typer.Exit(EXIT_NOTEBOOK_FAILED) from None
+    except ProdreadyError as error:
+        err_console.print(Text(str(error), style="red"))
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"prodready {prodready.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Show, from your own data, why a model will or will not survive production."""
+
+
+CaseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--case",
+        help="Case YAML file (or a folder holding case.yaml). Default: the bundled sample case.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("app")
+def app_command(
+    case: CaseOption = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8501,
+) -> None:
+    """Open the prodready app (Streamlit) in your browser."""
+    from prodready.case import load_case
+    from prodready.resources import app_script
+
+    with _friendly_errors():
+        env = dict(os.environ)
+        if case is not None:
+            loaded = load_case(case)  # a bad case fails here, clearly, before Streamlit starts
+            env["PRODREADY_CASE"] = str((loaded.path or case).resolve())
+        else:
+            env.pop("PRODREADY_CASE", None)
+        script = app_script()
+        if not script.is_file():
+            raise ProdreadyError(
+                "the app is missing from this installation",
+                where=str(script),
+                fix="reinstall prodready (pip install --force-reinstall prodready)",
+            )
+        _check_port_free(port)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",  # client data stays local: no telemetry
+        "false",
+    ]
+    which = f"case {env['PRODREADY_CASE']}" if case is not None else "the bundled sample case"
+    out_console.print(f"prodready app on http://localhost:{port} with {which} (Ctrl+C to stop)")
+    process = subprocess.Popen(command, env=env)
+    raise typer.Exit(_wait_forwarding_sigterm(process))
+
+
+def _wait_forwarding_sigterm(process: subprocess.Popen[bytes]) -> int:
+    """Wait for Streamlit; a SIGTERM to prodready (a service manager, a test) stops it too."""
+    forward = threading.current_thread() is threading.main_thread()
+    previous = None
+    if forward:
+        previous = signal.signal(signal.SIGTERM, lambda signum, _: process.send_signal(signum))
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # Streamlit got the same Ctrl+C from the terminal; let it finish
+        code = process.wait()
+        return 0 if code in (0, -signal.SIGINT, 130) else code
+    finally:
+        if forward:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+        except OSError:
+            raise ParameterError(
+                f"port {port} is already in use",
+                where="--port",
+                fix=f"stop what is using it, or pick another port: prodready app --port {port + 1}",
+            ) from None
+
+
+@app.command()
+def sample(
+    name: Annotated[str, typer.Argument(help="Which sample case, e.g. card_fraud.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the case into.")],
+    rows: Annotated[int | None, typer.Option(help="Rows to generate (default: 120000).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: 0).")] = None,
+) -> None:
+    """Write a sample case (case.yaml plus its data files) to a folder."""
+    from prodready import samples
+
+    options = {k: v for k, v in {"rows": rows, "seed": seed}.items() if v is not None}
+    with _friendly_errors():
+        case_file = Path(samples.write(name, out, **options))
+    out_console.print(f"Wrote the sample case {name!r} to {case_file}")
+    out_console.print(f"Next: prodready report --case {case_file} --out reports")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report files (created).")],
+    case: CaseOption = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random step.")] = 0,
+    executive: Annotated[
+        bool,
+        typer.Option("--executive/--no-executive", help="Also write an HTML version without code."),
+    ] = True,
+) -> None:
+    """Run the report notebooks on a case: executed notebooks, HTML and executive HTML."""
+    from prodready.report import NotebookStep, run_report
+
+    interactive = out_console.is_terminal
+    status = out_console.status("Starting…") if interactive else nullcontext()
+
+    def show(step: NotebookStep) -> None:
+        where = f"[{step.index}/{step.total}] {step.notebook}"
+        if step.done:
+            out_console.print(f"{where} done in {step.seconds:.1f} s")
+        elif interactive:
+            status.update(f"{where} running…")  # type: ignore[union-attr]
+
+    with _friendly_errors(), status:
+        result = run_report(case, out, seed=seed, executive=executive, progress=show)
+    out_console.print(f"Wrote {len(result.files)} files to {result.out_dir}:")
+    for path in result.files:
+        out_console.print(f"  {path.relative_to(result.out_dir)}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="prodready")

@@ -1,0 +1,197 @@
+"""The `prodready` command: errors as messages with exit codes, `sample`, `app` wiring, --version.
+
+Streamlit itself is started for real in tests/test_wheel.py; here ``subprocess.Popen`` is
+replaced so the command line and environment the CLI builds can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, ClassVar
+
+import nbformat
+import pytest
+from typer.testing import CliRunner
+
+import prodready
+from prodready import load_case
+from prodready.cli import app
+from prodready.resources import app_script
+from prodready.samples import card_fraud
+
+runner = CliRunner()
+ROWS, SEED = 3_000, 11
+
+
+@pytest.fixture(scope="module")
+def sample_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample") / "card_fraud"
+    result = runner.invoke(
+        app, ["sample", "card_fraud", "--rows", str(ROWS), "--seed", str(SEED), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    written = Path(result.stdout.split(" to ", 1)[1].splitlines()[0].strip())
+    assert written.is_file() and written.parent == out
+    return written
+
+
+class FakeStreamlit:
+    """Stands in for ``subprocess.Popen``: records the command and environment."""
+
+    calls: ClassVar[list[tuple[list[str], dict[str, str]]]] = []
+
+    def __init__(self, command: list[str], env: dict[str, str], **_: Any) -> None:
+        FakeStreamlit.calls.append((command, env))
+
+    def wait(self) -> int:
+        return 0
+
+    def send_signal(self, signum: int) -> None:  # pragma: no cover - only on SIGTERM
+        pass
+
+
+@pytest.fixture
+def fake_streamlit(monkeypatch: pytest.MonkeyPatch) -> type[FakeStreamlit]:
+    FakeStreamlit.calls = []
+    monkeypatch.setattr("prodready.cli.subprocess.Popen", FakeStreamlit)
+    return FakeStreamlit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return s.getsockname()[1]
+
+
+def test_version_is_the_installed_package_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"prodready {version('prodready')}"
+    assert prodready.__version__ == version("prodready")
+
+
+def test_sample_writes_a_case_that_load_case_reads(sample_case: Path) -> None:
+    case = load_case(sample_case)
+    expected = card_fraud.generate(rows=ROWS, seed=SEED)
+    assert case.task == "binary"
+    assert case.feature_names == card_fraud.FEATURE_NAMES
+    assert len(case.training) == len(expected.training)  # --rows and --seed were used
+    assert len(case.serving) == len(expected.serving)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sample", "credit_risk"], "there is no sample case called 'credit_risk'"),
+        (["sample", "card_fraud", "--rows", "10"], "2000"),  # the least a year of data needs
+    ],
+)
+def test_sample_refuses_what_it_cannot_write(args: list[str], message: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "How to fix:" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "app"])
+def test_missing_case_prints_the_message_and_exits_2(
+    command: str, tmp_path: Path, fake_streamlit: type[FakeStreamlit]
+) -> None:
+    missing = tmp_path / "no_such" / "case.yaml"
+    args = [command, "--case", str(missing)] + (
+        ["--out", str(tmp_path / "out")] * (command == "report")
+    )
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert f"{missing}: the case file does not exist" in result.stderr
+    assert "How to fix:" in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert fake_streamlit.calls == []  # Streamlit never started
+    assert not (tmp_path / "out").exists()
+
+
+def test_invalid_case_file_names_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "case.yaml"
+    bad.write_text("name: x\ntask: binary\ncolumns:\n\ttimestamp: t\n", encoding="utf-8")
+    result = runner.invoke(app, ["report", "--case", str(bad), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"{bad}, line 4: the case file is not valid YAML" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_app_starts_streamlit_on_the_bundled_app_with_the_case(
+    sample_case: Path, fake_streamlit: type[FakeStreamlit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(sample_case.parent)
+    port = _free_port()
+    result = runner.invoke(app, ["app", "--case", sample_case.name, "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    [(command, env)] = fake_streamlit.calls
+    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(app_script())]
+    options = dict(zip(command[5::2], command[6::2], strict=True))
+    assert options["--server.port"] == str(port)
+    assert options["--server.headless"] == "true"
+    assert env["PRODREADY_CASE"] == str(sample_case.resolve())  # absolute, from a relative path
+    assert f"http://localhost:{port}" in result.stdout
+
+
+def test_app_without_case_uses_the_bundled_sample(
+    fake_streamlit: type[FakeStreamlit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRODREADY_CASE", "/left/over/from/the/shell.yaml")
+    result = runner.invoke(app, ["app", "--port", str(_free_port())])
+    assert result.exit_code == 0, result.output
+    [(_, env)] = fake_streamlit.calls
+    assert "PRODREADY_CASE" not in env  # the app falls back to the bundled sample
+    assert "bundled sample" in result.stdout
+
+
+def test_app_on_a_busy_port_says_so(fake_streamlit: type[FakeStreamlit]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["app", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"port {port} is already in use" in result.stderr
+    assert f"--port {port + 1}" in result.stderr
+    assert fake_streamlit.calls == []
+
+
+def test_failing_notebook_exits_1_naming_notebook_and_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('case_path = ""\noutput_dir = ""\nseed = 0'),
+        nbformat.v4.new_code_cell('raise KeyError("merchant_category")'),
+    ]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    broken = tmp_path / "07_broken.ipynb"
+    nbformat.write(nb, broken)
+    monkeypatch.setattr("prodready.report.report_notebooks", lambda: [broken])
+
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["report", "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("07_broken.ipynb: the report notebook failed in cell")
+    assert "KeyError: 'merchant_category'" in result.stderr
+    assert "Traceback" not in result.output
+    assert [p.name for p in out.iterdir()] == ["07_broken.failed.ipynb"]
+
+
+def test_bad_seed_and_unknown_command_are_usage_errors(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--out", str(tmp_path), "--seed", "-1"])
+    assert result.exit_code == 2
+    assert "--seed" in result.output
+    assert runner.invoke(app, ["audit-everything"]).exit_code == 2

@@ -1,0 +1,323 @@
+"""`prodready report`: the notebooks run with papermill on the bundled sample, and what they write.
+
+The run is shared by the module (one papermill run of every report notebook); small notebooks
+written here check failures and the kernel choice without the cost of the real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import plotly.io as pio
+import pytest
+
+import prodready
+import prodready.samples
+from prodready import charts
+from prodready.errors import CaseFileError
+from prodready.overview import overview
+from prodready.report import (
+    NotebookFailed,
+    NotebookStep,
+    ReportResult,
+    report_notebooks,
+    run_report,
+    save_json,
+    write_atomic,
+)
+from prodready.resources import notebooks_dir
+
+OVERVIEW = "00_case_overview"
+EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
+CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
+CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, list[NotebookStep]]:
+    steps: list[NotebookStep] = []
+    out = tmp_path_factory.mktemp("report") / "out" / "nested"  # papermill would not create it
+    result = run_report(None, out, seed=0, progress=steps.append)
+    return result, steps
+
+
+@pytest.fixture(scope="module")
+def sample_overview() -> dict:
+    """The bundled sample's overview, computed directly (not through the notebook)."""
+    data = overview(prodready.samples.load(), seed=0).to_dict()
+    return json.loads(json.dumps(data))  # as JSON would give it back
+
+
+def _html(result: ReportResult, executive: bool = False) -> str:
+    suffix = ".executive.html" if executive else ".html"
+    return (result.out_dir / f"{OVERVIEW}{suffix}").read_text(encoding="utf-8")
+
+
+# -- the notebook as committed ------------------------------------------------------------------
+def test_notebooks_are_committed_clean_with_typed_parameters() -> None:
+    path = notebooks_dir() / f"{OVERVIEW}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    assert nb.cells[0].cell_type == "markdown"
+    assert 'pio.renderers.default = "notebook"' in code[0].source
+    parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1
+    inferred = papermill.inspect_notebook(str(path))
+    assert {name: p["inferred_type_name"] for name, p in inferred.items()} == {
+        "case_path": "str",
+        "output_dir": "str",
+        "seed": "int",
+    }
+    assert all(p["help"] for p in inferred.values())  # each parameter is commented
+    assert [p.name for p in report_notebooks()] == [f"{OVERVIEW}.ipynb"]
+
+
+# -- one real run on the bundled sample ---------------------------------------------------------
+def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
+    result, steps = report
+    out = result.out_dir
+    names = [p.name for p in result.files]
+    assert names == [
+        f"{OVERVIEW}.ipynb",
+        f"{OVERVIEW}.html",
+        f"{OVERVIEW}.executive.html",
+        "case_overview.json",
+    ]
+    assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary files left
+    assert [(s.index, s.total, s.notebook, s.done) for s in steps] == [
+        (1, 1, f"{OVERVIEW}.ipynb", False),
+        (1, 1, f"{OVERVIEW}.ipynb", True),
+    ]
+
+    executed = nbformat.read(out / f"{OVERVIEW}.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters == {
+        "case_path": "",
+        "output_dir": str(out),
+        "seed": 0,
+    }
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+def test_json_artefact_equals_overview_computed_directly(report, sample_overview) -> None:
+    result, _ = report
+    written = json.loads((result.out_dir / "case_overview.json").read_text(encoding="utf-8"))
+    assert written == sample_overview
+    assert written["numbers"]["training_rows"] > 0
+
+
+def test_html_embeds_plotly_and_the_figures_so_it_renders_offline(report) -> None:
+    result, _ = report
+    for html in (_html(result), _html(result, executive=True)):
+        assert not EXTERNAL_SCRIPT.search(html)  # nothing from a CDN: not plotly, not MathJax
+        assert html.count("window.Plotly = Plotly") == 1  # plotly.js inlined once
+        assert html.count('class="plotly-graph-div"') == 3
+        assert [f"plot-{n}" for n in (1, 2, 3)] == re.findall(r'id="(plot-\d)"', html)
+
+    # each figure's data and layout, as embedded, equal the chart built directly from the case
+    ov = overview(prodready.samples.load(), seed=0)
+    expected = [
+        charts.offline_vs_serving(ov),
+        charts.volume_over_time(ov),
+        charts.feature_missingness(ov),
+    ]
+    embedded = _embedded_figures(_html(result))
+    assert [plot_id for plot_id, _ in embedded] == ["plot-1", "plot-2", "plot-3"]
+    for (_, figure), built in zip(embedded, expected, strict=True):
+        assert figure == {k: v for k, v in json.loads(pio.to_json(built)).items() if k != "frames"}
+
+
+def _embedded_figures(html: str) -> list[tuple[str, dict]]:
+    """(div id, {"data", "layout"}) of each ``Plotly.newPlot(id, data, layout, ...)`` call."""
+    decoder = json.JSONDecoder()
+    found = []
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', html):
+        data, end = decoder.raw_decode(html, call.end())
+        start = re.compile(r"\s*,\s*").match(html, end).end()
+        layout, _ = decoder.raw_decode(html, start)
+        found.append((call.group(1), {"data": data, "layout": layout}))
+    return found
+
+
+def test_executive_html_has_no_code_but_the_findings(report, sample_overview) -> None:
+    result, _ = report
+    full, executive = _html(result), _html(result, executive=True)
+    assert CODE_BLOCK in full
+    assert CODE_COMMENT in full
+    assert CODE_BLOCK not in executive
+    assert CODE_COMMENT not in executive
+    prompts = re.compile(r"\b(In|Out)\s?\[\d+\]:")  # nbconvert writes "In\xa0[1]:"
+    assert prompts.search(full)
+    assert not prompts.search(executive)  # prompts hidden too
+    first_finding = sample_overview["summary"][0]["text"]
+    words = first_finding.split(":")[0][:40]
+    assert words in executive  # what the executive came for is still there
+
+
+@pytest.mark.browser
+def test_html_draws_its_figures_in_chromium_without_network(report) -> None:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    result, _ = report
+    page = result.out_dir / f"{OVERVIEW}.executive.html"
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--host-resolver-rules=MAP * ~NOTFOUND",  # no name resolves: no network at all
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    # plotly draws each figure as SVG <g class="trace ..."> groups once plotly.js has run
+    assert dom.count('class="main-svg"') >= 3
+    assert len(re.findall(r'<g class="trace', dom)) >= 3
+
+
+def test_same_case_and_seed_give_the_same_html(report, tmp_path: Path) -> None:
+    first, _ = report
+    second = run_report(None, tmp_path, seed=0, executive=False)
+    before = _html(first).replace(str(first.out_dir), "OUT")
+    after = _html(second).replace(str(second.out_dir), "OUT")
+    assert before == after
+    assert (first.out_dir / "case_overview.json").read_bytes() == (
+        tmp_path / "case_overview.json"
+    ).read_bytes()
+    assert not (tmp_path / f"{OVERVIEW}.executive.html").exists()  # --no-executive
+
+
+# -- failures -----------------------------------------------------------------------------------
+def test_bad_case_path_fails_clearly_before_any_kernel(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    missing = tmp_path / "nowhere" / "case.yaml"
+    with pytest.raises(CaseFileError) as caught:
+        run_report(missing, out)
+    assert str(missing) in str(caught.value)
+    assert "does not exist" in str(caught.value)
+    assert not out.exists()
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_failing_notebook_names_notebook_cell_and_error_and_keeps_old_files(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    broken = _notebook(
+        source / "99_broken.ipynb",
+        'case_path = ""\noutput_dir = ""\nseed = 0',
+        "1 + 1",
+        'raise ValueError("the threshold column is empty")',
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    old_html = out / "99_broken.html"
+    old_html.write_text("last good report", encoding="utf-8")
+
+    with pytest.raises(NotebookFailed) as caught:
+        run_report(None, out, notebooks=[broken])
+
+    message = str(caught.value)
+    assert message.startswith("99_broken.ipynb: ")
+    assert "ValueError: the threshold column is empty" in message
+    assert "raise ValueError" in message  # the failing cell's first line
+    assert "Traceback" not in message
+    failed = out / "99_broken.failed.ipynb"
+    assert str(failed) in message
+    assert old_html.read_text(encoding="utf-8") == "last good report"  # untouched
+    assert sorted(p.name for p in out.iterdir()) == ["99_broken.failed.ipynb", "99_broken.html"]
+    kept = nbformat.read(failed, as_version=4)
+    errors = [o for c in kept.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert [e.evalue for e in errors] == ["the threshold column is empty"]
+
+
+def test_kernel_is_this_python_whatever_kernelspec_jupyter_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a user-level `python3` kernelspec pointing at another interpreter must not be used
+    bogus = tmp_path / "jupyter" / "kernels" / "python3"
+    bogus.mkdir(parents=True)
+    (bogus / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    "/nonexistent/python",
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "another env",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    probe = _notebook(
+        source / "01_probe.ipynb",
+        'case_path = ""\noutput_dir = ""\nseed = 0',
+        "import sys\n"
+        "from prodready.report import save_json\n"
+        'save_json({"executable": sys.executable, "seed": seed}, output_dir, "kernel.json")',
+    )
+    out = tmp_path / "out"
+    result = run_report(None, out, seed=3, executive=False, notebooks=[probe])
+    written = json.loads((out / "kernel.json").read_text(encoding="utf-8"))
+    assert written == {"executable": sys.executable, "seed": 3}
+    assert [p.name for p in result.files] == ["01_probe.ipynb", "01_probe.html", "kernel.json"]
+
+
+# -- atomic writes ------------------------------------------------------------------------------
+def test_write_atomic_leaves_the_old_file_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "case_overview.json"
+    save_json({"answer": 1}, tmp_path, target.name)
+    assert json.loads(target.read_text(encoding="utf-8")) == {"answer": 1}
+
+    def refuse(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("prodready.report.os.replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, "x" * 1_000_000)
+    assert json.loads(target.read_text(encoding="utf-8")) == {"answer": 1}
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # temporary file removed
+
+    with pytest.raises(ValueError):  # NaN is not JSON: refused before anything is written
+        save_json({"answer": float("nan")}, tmp_path, target.name)
+    assert json.loads(target.read_text(encoding="utf-8")) == {"answer": 1}
