@@ -8,6 +8,7 @@ this one result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -144,9 +145,7 @@ def _feature_table(case: Case) -> pd.DataFrame:
                 "feature": feature.name,
                 "type": feature.type,
                 "available_at_prediction": feature.available_at_prediction,
-                "availability_lag": str(pd.Timedelta(feature.availability_lag))
-                if feature.availability_lag
-                else "",
+                "availability_lag": _duration(feature.availability_lag),
                 "in_serving": in_serving,
                 "missing_training": float(case.training[feature.name].isna().mean()),
                 "missing_serving": float(case.serving[feature.name].isna().mean())
@@ -155,6 +154,15 @@ def _feature_table(case: Case) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("feature")
+
+
+def _duration(value: timedelta | None) -> str:
+    """A lag as people write it: ``1d``, ``6h``, ``1d 6h``, ``30min``; empty when none."""
+    if value is None:
+        return ""
+    c = pd.Timedelta(value).components
+    parts = [(c.days, "d"), (c.hours, "h"), (c.minutes, "min"), (c.seconds, "s")]
+    return " ".join(f"{amount}{unit}" for amount, unit in parts if amount) or "0s"
 
 
 def _scored(frame: pd.DataFrame, case: Case) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +208,7 @@ def _headline(case: Case, primary: str, *, seed: int, n_resamples: int) -> pd.Da
 
 
 def _over_time(case: Case) -> pd.DataFrame:
-    """Weekly volume, labelled rows and base rate (mean label) in each data set."""
+    """Weekly volume, labelled rows and base rate (mean label over labelled rows) per data set."""
     ts, label = case.columns.timestamp, case.columns.label
     parts = []
     for name, frame in (("training", case.training), ("serving", case.serving)):
@@ -209,10 +217,13 @@ def _over_time(case: Case) -> pd.DataFrame:
         part = pd.DataFrame(
             {"rows": grouped.size(), "labelled": grouped.count(), "base_rate": grouped.mean()}
         )
+        part["labelled_share"] = part["labelled"] / part["rows"]
         part.index = part.index.tz_localize("UTC")
         part.index.name = "week"
         parts.append(part.reset_index().assign(set=name))
-    return pd.concat(parts, ignore_index=True)[["set", "week", "rows", "labelled", "base_rate"]]
+    return pd.concat(parts, ignore_index=True)[
+        ["set", "week", "rows", "labelled", "labelled_share", "base_rate"]
+    ]
 
 
 def _business_value(

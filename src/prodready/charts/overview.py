@@ -9,6 +9,8 @@ from plotly.subplots import make_subplots
 from prodready.charts.style import BAD, NEUTRAL, SET_COLOURS, TRAINING, layout
 from prodready.overview import CaseOverview
 
+MIN_LABELLED_SHARE = 0.5  # weeks with fewer labels than this are left out of the rate line
+
 
 def volume_over_time(ov: CaseOverview) -> go.Figure:
     """Rows per week in each data set (bars) and the weekly base rate (lines)."""
@@ -27,9 +29,11 @@ def volume_over_time(ov: CaseOverview) -> go.Figure:
             row=1,
             col=1,
         )
+        # A week with most labels still to come gives a rate from a biased handful: not drawn.
+        rate = part["base_rate"].where(part["labelled_share"] >= MIN_LABELLED_SHARE)
         fig.add_scatter(
             x=part["week"],
-            y=part["base_rate"],
+            y=rate,
             name=f"{name} {rate_name}",
             mode="lines+markers",
             line={"color": colour},
@@ -45,8 +49,8 @@ def volume_over_time(ov: CaseOverview) -> go.Figure:
     return layout(
         fig,
         title="Volume and base rate over time",
-        subtitle="Weeks where the two data sets overlap share the same events; "
-        "a gap in the rate line means labels have not arrived yet.",
+        subtitle="Weeks where the two data sets overlap share the same events; the rate line "
+        f"stops where fewer than {MIN_LABELLED_SHARE:.0%} of a week's labels have arrived.",
         height=480,
     )
 
