@@ -347,3 +347,19 @@ def test_error_to_dict_is_structured(tmp_path: Path) -> None:
     data = err.to_dict()
     assert data["error"] == "DataError" and data["where"] == "training.csv"
     assert "empty" in data["problem"] and data["fix"]
+
+
+def test_from_frames_messages_name_the_uploaded_files() -> None:
+    training, serving = frames()
+    serving.loc[2, "score"] = 4.0
+    with pytest.raises(DataError) as info:
+        Case.from_frames(
+            training,
+            serving,
+            task="binary",
+            label="y",
+            prediction="score",
+            timestamp="ts",
+            names=("train.csv", "log.parquet"),
+        )
+    assert "log.parquet, column 'score', row 3: 1 score(s) are outside [0, 1]" in str(info.value)

@@ -105,12 +105,15 @@ class Case:
         features: Sequence[Feature | Mapping[str, Any] | str] | Mapping[str, str] | None = None,
         business: Business | Mapping[str, Any] | None = None,
         name: str = "In-memory case",
+        names: tuple[str, str] = ("training data", "serving log"),
     ) -> Case:
         """Build a case from frames in memory.
 
         ``features`` may be omitted (every column both frames share that plays no other role,
         typed from the training data), a list of names (types inferred), a list of
-        :class:`Feature` or dicts, or a mapping of name to type.
+        :class:`Feature` or dicts, or a mapping of name to type. ``names`` are what error
+        messages call the two frames, e.g. the uploaded files' names (a ``.csv`` name adds the
+        line in the file to row numbers).
         """
         columns = {
             "timestamp": timestamp,
@@ -120,7 +123,7 @@ class Case:
             "label_time": label_time,
             "challenger": challenger,
         }
-        check_overlap(training, serving, ("training data", "serving log"))
+        check_overlap(training, serving, names)
         roles = {c for c in columns.values() if c}
         inferred = {f.name: f for f in infer_features(training, serving, roles)}
         if features is None:
@@ -142,7 +145,7 @@ class Case:
             "business": business.model_dump() if isinstance(business, Business) else business,
         }
         spec = _validate_spec(raw, where="the case settings")
-        return cls.from_spec(spec, training, serving)
+        return cls.from_spec(spec, training, serving, names=names)
 
 
 def _guess_type(frame: pd.DataFrame, column: str) -> str:

@@ -1,0 +1,358 @@
+"""What every page of the app shares: the current case in session state, caches, and the few
+rendering helpers that give every table a CSV download and every figure an HTML download.
+
+Nothing here computes a number: cases come from :mod:`prodready` (``load_case``,
+``samples.load``, ``Case.from_frames``), numbers from :func:`prodready.overview.overview`,
+figures from :mod:`prodready.charts`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from prodready import Case, load_case
+from prodready.data.readers import read_table
+from prodready.errors import ProdreadyError
+from prodready.overview import CaseOverview, overview
+
+SAMPLE = "card_fraud"
+CASE_ENV = "PRODREADY_CASE"
+SEED = 0
+
+# session-state keys
+CASE = "case"
+CASE_KEY = "case_key"  # identifies the case's data and mapping; keys the overview cache
+CASE_ORIGIN = "case_origin"  # "default" (sample or PRODREADY_CASE) or "upload"
+DEFAULT_ERROR = "default_case_error"
+
+
+# -- the case --------------------------------------------------------------------------------
+def default_source() -> str:
+    """The case loaded at start: ``PRODREADY_CASE`` if set, else the bundled sample."""
+    path = os.environ.get(CASE_ENV, "").strip()
+    return f"file:{Path(path).expanduser().resolve()}" if path else f"sample:{SAMPLE}"
+
+
+def describe_source(source: str) -> str:
+    kind, _, value = source.partition(":")
+    return f"the bundled sample case {value!r}" if kind == "sample" else f"the case file {value}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load_default(source: str) -> Case:
+    """Loaded once per process and shared by every session (a case is never modified)."""
+    kind, _, value = source.partition(":")
+    if kind == "sample":
+        from prodready import samples
+
+        return samples.load(value)
+    return load_case(value)
+
+
+def load_default_case() -> Case | None:
+    """Load the default case into this session; on failure remember the message and return None."""
+    source = default_source()
+    try:
+        with st.spinner(f"Loading {describe_source(source)}…"):
+            case = _load_default(source)
+    except ProdreadyError as err:
+        st.session_state[DEFAULT_ERROR] = str(err)
+        return None
+    st.session_state.pop(DEFAULT_ERROR, None)
+    set_case(case, key=source, origin="default")
+    return case
+
+
+def set_case(case: Case, *, key: str, origin: str) -> None:
+    st.session_state[CASE] = case
+    st.session_state[CASE_KEY] = key
+    st.session_state[CASE_ORIGIN] = origin
+
+
+def current_case() -> Case | None:
+    """The session's case; the default one is loaded the first time a page asks."""
+    if CASE not in st.session_state and DEFAULT_ERROR not in st.session_state:
+        load_default_case()
+    return st.session_state.get(CASE)
+
+
+def default_case_error() -> str | None:
+    return st.session_state.get(DEFAULT_ERROR)
+
+
+def require_case() -> Case:
+    """The case, or a clear message and a stop when there is none."""
+    case = current_case()
+    if case is None:
+        if error := default_case_error():
+            show_error(error)
+        st.info("No case is loaded yet: load the sample or upload your data on the Case page.")
+        st.page_link(
+            "app_pages/case.py", label="Go to the Case page", icon=":material/folder_open:"
+        )
+        st.stop()
+    return case
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _overview(key: str, _case: Case, seed: int) -> CaseOverview:
+    """One overview per case (``key`` names the case's data and mapping); results are frozen."""
+    return overview(_case, seed=seed)
+
+
+def case_overview(case: Case) -> CaseOverview:
+    with st.spinner("Summarising the case (rows, time span, labels, offline vs serving)…"):
+        return _overview(st.session_state.get(CASE_KEY) or f"id:{id(case)}", case, SEED)
+
+
+# -- uploads and the mapping form ------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=6)
+def read_upload(data: bytes, name: str) -> pd.DataFrame:
+    """An uploaded CSV or Parquet file as a frame (cached by content, so reruns are fast)."""
+    return read_table(data, name=name)
+
+
+def upload_key(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def mapping_key(mapping: Mapping[str, Any]) -> str:
+    return json.dumps(mapping, sort_keys=True, default=str)
+
+
+_ROLE_PATTERNS: dict[str, tuple[str, ...]] = {
+    "timestamp": (
+        r"^(event_)?time(stamp)?$",
+        r"^(prediction|scored|event|created|request)_(time|at|ts)$",
+        r"^ts$",
+        r"^date(time)?$",
+        r"time|date",
+    ),
+    "label": (r"^(label|target|y|outcome|class|truth)$", r"^is_", r"label|target"),
+    "prediction": (
+        r"^(score|prediction|pred|proba|probability|y_pred|model_score)$",
+        r"^(champion_)?(score|pred)",
+        r"score|pred|prob",
+    ),
+    "id": (r"^id$", r"_id$", r"^(key|uuid)$"),
+    "label_time": (r"^label_(time|at|ts|date)$", r"^(labelled|labeled|outcome)_(at|time)$"),
+    "challenger": (r"challenger", r"^(candidate|new)_(score|model)"),
+}
+
+
+def guess_role(role: str, columns: Sequence[str], taken: Sequence[str] = ()) -> str | None:
+    """The column most likely to play ``role``, by name (the user can always change it)."""
+    free = [c for c in columns if c not in taken]
+    if role == "timestamp":
+        free = [c for c in free if not re.search(r"label", c, re.IGNORECASE)]
+    if role == "prediction":
+        free = [c for c in free if not re.search(r"challenger", c, re.IGNORECASE)]
+    for pattern in _ROLE_PATTERNS[role]:
+        for column in free:
+            if re.search(pattern, column, re.IGNORECASE):
+                return column
+    return None
+
+
+def guess_roles(training: pd.DataFrame, serving: pd.DataFrame) -> dict[str, str | None]:
+    columns = all_columns(training, serving)
+    order = ("label_time", "challenger", "timestamp", "label", "prediction", "id")
+    roles: dict[str, str | None] = {}
+    for role in order:
+        roles[role] = guess_role(role, columns, [c for c in roles.values() if c])
+    return roles
+
+
+def guess_task(training: pd.DataFrame, label: str | None) -> str:
+    """Binary when the label takes at most two values, else regression."""
+    if label is None or label not in training:
+        return "binary"
+    values = training[label].dropna()
+    return "binary" if values.nunique() <= 2 else "regression"
+
+
+def all_columns(training: pd.DataFrame, serving: pd.DataFrame) -> list[str]:
+    """Training columns first, then the serving log's own (both sets, in file order)."""
+    names = [str(c) for c in training.columns]
+    return names + [str(c) for c in serving.columns if str(c) not in names]
+
+
+def feature_defaults(
+    training: pd.DataFrame, serving: pd.DataFrame, roles: Mapping[str, str | None]
+) -> pd.DataFrame:
+    """The features table the form starts from: every training column, typed by its dtype.
+
+    Role columns start unticked; a column the serving log lacks starts as not available at
+    prediction time (production cannot have fed it to the model).
+    """
+    taken = {c for c in roles.values() if c}
+    rows = []
+    for name in map(str, training.columns):
+        dtype = training[name].dtype
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        rows.append(
+            {
+                "feature": name,
+                "use": name not in taken,
+                "type": "numeric" if numeric else "categorical",
+                "available_at_prediction": name in serving.columns,
+                "availability_lag": "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def features_from_table(table: pd.DataFrame, roles: Mapping[str, str | None]) -> list[dict]:
+    """The ticked rows of the features table as feature entries; role columns are skipped."""
+    taken = {c for c in roles.values() if c}
+    features = []
+    for row in table.to_dict(orient="records"):
+        if not row.get("use") or row["feature"] in taken:
+            continue
+        entry: dict[str, Any] = {
+            "name": row["feature"],
+            "type": row.get("type") or "numeric",
+            "available_at_prediction": bool(row.get("available_at_prediction", True)),
+        }
+        lag = row.get("availability_lag")
+        if isinstance(lag, str) and lag.strip():
+            entry["availability_lag"] = lag.strip()
+        features.append(entry)
+    return features
+
+
+def build_case(
+    training: pd.DataFrame,
+    serving: pd.DataFrame,
+    mapping: Mapping[str, Any],
+    names: tuple[str, str] = ("training data", "serving log"),
+) -> tuple[Case | None, str | None]:
+    """Frames + the form's mapping -> (case, None) or (None, the message to show). ``names``
+    (the uploaded files' names) are what messages call the two files."""
+    try:
+        return Case.from_frames(training, serving, **mapping, names=names), None
+    except ProdreadyError as err:
+        return None, str(err)
+
+
+# -- rendering helpers -----------------------------------------------------------------------
+def show_error(error: ProdreadyError | str) -> None:
+    """``st.error(str(error))``, keeping the message's lines (problem, Expected, Found, How to
+    fix) on their own lines: markdown would otherwise run them into one paragraph."""
+    st.error(str(error).replace("\n", "  \n"), icon=":material/error:")
+
+
+def intro(text: str) -> None:
+    """The one sentence under a page title that says what the page tells you."""
+    st.markdown(
+        f"<p style='font-size:1.1rem;color:#555;margin-top:-0.6rem'>{text}</p>",
+        unsafe_allow_html=True,
+    )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "case"
+
+
+def table(
+    frame: pd.DataFrame,
+    *,
+    file_name: str,
+    key: str,
+    column_config: Mapping[str, Any] | None = None,
+    index: bool = True,
+    show_index: bool | None = None,
+    height: int | str = "auto",
+) -> None:
+    """A table with its CSV download. ``index`` keeps the index in the CSV; ``show_index``
+    (default: the same) shows it on screen."""
+    st.dataframe(
+        frame,
+        hide_index=not (index if show_index is None else show_index),
+        width="stretch",
+        column_config=column_config,
+        height=height,
+    )
+    st.download_button(
+        "Download table (CSV)",
+        data=frame.to_csv(index=index).encode("utf-8"),
+        file_name=f"{file_name}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def figure(fig: go.Figure, *, file_name: str, key: str) -> None:
+    """A plotly figure (PNG from its modebar camera) with a standalone HTML download."""
+    st.plotly_chart(
+        fig,
+        key=f"{key}_chart",
+        config={
+            "displaylogo": False,
+            "toImageButtonOptions": {"format": "png", "filename": file_name, "scale": 2},
+        },
+    )
+    st.download_button(
+        "Download figure (HTML, opens offline)",
+        data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
+        file_name=f"{file_name}.html",
+        mime="text/html",
+        key=f"{key}_html",
+        on_click="ignore",
+        icon=":material/download:",
+        help="A self-contained page with the interactive figure. For a PNG, use the camera "
+        "icon above the chart.",
+    )
+
+
+# -- formatting (presentation only) ----------------------------------------------------------
+def fmt_int(value: Any) -> str:
+    return "n/a" if value is None else f"{int(value):,}"
+
+
+def fmt_share(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}%}"
+
+
+def fmt_days(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.1f} days"
+
+
+def fmt_metric(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.3f}"
+
+
+def fmt_span(start: Any, end: Any) -> str:
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return "n/a"
+    days = (end - start) / pd.Timedelta(days=1)
+    return f"{days:,.0f} days"
+
+
+def fmt_dates(start: Any, end: Any) -> str:
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return ""
+    return f"{start:%d %b %Y} – {end:%d %b %Y}"
