@@ -129,13 +129,15 @@ def test_app_starts_streamlit_on_the_bundled_app_with_the_case(
 ) -> None:
     monkeypatch.chdir(sample_case.parent)
     port = _free_port()
-    result = runner.invoke(app, ["app", "--case", sample_case.name, "--port", str(port)])
+    result = runner.invoke(
+        app, ["app", "--case", sample_case.name, "--port", str(port), "--no-browser"]
+    )
     assert result.exit_code == 0, result.output
     [(command, env)] = fake_streamlit.calls
     assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(app_script())]
     options = dict(zip(command[5::2], command[6::2], strict=True))
     assert options["--server.port"] == str(port)
-    assert options["--server.headless"] == "true"
+    assert options["--server.headless"] == "true"  # --no-browser
     assert env["PRODREADY_CASE"] == str(sample_case.resolve())  # absolute, from a relative path
     assert f"http://localhost:{port}" in result.stdout
 
@@ -146,8 +148,10 @@ def test_app_without_case_uses_the_bundled_sample(
     monkeypatch.setenv("PRODREADY_CASE", "/left/over/from/the/shell.yaml")
     result = runner.invoke(app, ["app", "--port", str(_free_port())])
     assert result.exit_code == 0, result.output
-    [(_, env)] = fake_streamlit.calls
+    [(command, env)] = fake_streamlit.calls
     assert "PRODREADY_CASE" not in env  # the app falls back to the bundled sample
+    options = dict(zip(command[5::2], command[6::2], strict=True))
+    assert options["--server.headless"] == "true"  # prodready opens the tab itself
     assert "bundled sample" in result.stdout
 
 
@@ -195,3 +199,31 @@ def test_bad_seed_and_unknown_command_are_usage_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--seed" in result.output
     assert runner.invoke(app, ["audit-everything"]).exit_code == 2
+
+
+def test_browser_tab_opens_once_the_server_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    from prodready import cli
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200 if self.path == "/_stcore/health" else 404)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    opened: list[str] = []
+    monkeypatch.setattr(cli.webbrowser, "open", opened.append)
+    with http.server.HTTPServer(("127.0.0.1", 0), Health) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        cli._open_when_ready(url, timeout=10)
+        server.shutdown()
+    assert opened == [url]
+    opened.clear()
+    cli._open_when_ready(f"http://127.0.0.1:{_free_port()}", timeout=1)  # nobody answers
+    assert opened == []

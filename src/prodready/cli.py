@@ -13,6 +13,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
+import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -87,6 +90,13 @@ CaseOption = Annotated[
 def app_command(
     case: CaseOption = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8501,
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser/--no-browser",
+            help="Open a browser tab (when this machine has a display).",
+        ),
+    ] = True,
 ) -> None:
     """Open the prodready app (Streamlit) in your browser."""
     from prodready.case import load_case
@@ -115,15 +125,40 @@ def app_command(
         str(script),
         "--server.port",
         str(port),
-        "--server.headless",
-        "true",
         "--browser.gatherUsageStats",  # client data stays local: no telemetry
         "false",
     ]
+    # Always headless: a non-headless Streamlit asks for an e-mail address on its first run.
+    # The tab is opened here instead, once the server answers.
+    command += ["--server.headless", "true"]
     which = f"case {env['PRODREADY_CASE']}" if case is not None else "the bundled sample case"
     out_console.print(f"prodready app on http://localhost:{port} with {which} (Ctrl+C to stop)")
     process = subprocess.Popen(command, env=env)
+    if browser and _has_display():
+        url = f"http://localhost:{port}"
+        threading.Thread(target=_open_when_ready, args=(url,), daemon=True).start()
     raise typer.Exit(_wait_forwarding_sigterm(process))
+
+
+def _has_display() -> bool:
+    """A browser tab can only open where there is a screen (not over SSH, not in CI)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _open_when_ready(url: str, timeout: float = 60.0) -> None:
+    """Open ``url`` in the default browser as soon as Streamlit's health check answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    webbrowser.open(url)
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
 
 
 def _wait_forwarding_sigterm(process: subprocess.Popen[bytes]) -> int:
