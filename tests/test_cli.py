@@ -208,7 +208,7 @@ def test_browser_tab_opens_once_the_server_answers(monkeypatch: pytest.MonkeyPat
     from prodready import cli
 
     class Health(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(200 if self.path == "/_stcore/health" else 404)
             self.end_headers()
             self.wfile.write(b"ok")
