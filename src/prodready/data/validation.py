@@ -10,6 +10,7 @@ offending row, what was expected and how to fix it.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -22,6 +23,10 @@ Role = Literal["training", "serving"]
 
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f"}
+
+
+def _empty_value(_: object) -> str:
+    return "an empty value"
 
 
 class _Where:
@@ -38,6 +43,29 @@ class _Where:
     def row(self, index: object) -> str:
         position = int(self._positions.loc[index]) + 1
         return f"row {position}" + (f" (line {position + 1} of the file)" if self.is_csv else "")
+
+    def check(
+        self,
+        bad: pd.Series,
+        column: str,
+        problem: str,
+        *,
+        expected: str,
+        found: Callable[[object], str],
+        fix: str,
+    ) -> None:
+        """Raise for the rows flagged in ``bad``: their count, the first one, and its value
+        (``found`` turns the first row's index into the text to show)."""
+        if not bad.any():
+            return
+        first = bad.idxmax()
+        raise DataError(
+            f"{int(bad.sum()):,} {problem}",
+            where=f"{self.column(column)}, {self.row(first)}",
+            expected=expected,
+            found=found(first),
+            fix=fix,
+        )
 
 
 def prepare(frame: pd.DataFrame, spec: CaseSpec, *, role: Role, source: str) -> pd.DataFrame:
@@ -131,24 +159,22 @@ def _timestamps(series: pd.Series, column: str, where: _Where, *, required: bool
         if retry.any():
             parsed = parsed.copy()
             parsed[retry] = pd.to_datetime(text[retry], utc=True, format="mixed", errors="coerce")
-        bad = parsed.isna() & text.notna()
-        if bad.any():
-            first = bad.idxmax()
-            raise DataError(
-                f"{int(bad.sum()):,} value(s) are not dates and times",
-                where=f"{where.column(column)}, {where.row(first)}",
-                expected="dates and times such as 2025-03-01 14:05:00 or 2025-03-01T14:05:00Z",
-                found=repr(series.loc[first]),
-                fix="correct or remove these rows; write timestamps in ISO 8601 "
-                "(YYYY-MM-DD HH:MM:SS, with +00:00 or Z for UTC)",
-            )
-    if required and parsed.isna().any():
-        first = parsed.isna().idxmax()
-        raise DataError(
-            f"{int(parsed.isna().sum()):,} row(s) have no timestamp",
-            where=f"{where.column(column)}, {where.row(first)}",
+        where.check(
+            parsed.isna() & text.notna(),
+            column,
+            "value(s) are not dates and times",
+            expected="dates and times such as 2025-03-01 14:05:00 or 2025-03-01T14:05:00Z",
+            found=lambda first: repr(series.loc[first]),
+            fix="correct or remove these rows; write timestamps in ISO 8601 "
+            "(YYYY-MM-DD HH:MM:SS, with +00:00 or Z for UTC)",
+        )
+    if required:
+        where.check(
+            parsed.isna(),
+            column,
+            "row(s) have no timestamp",
             expected="a timestamp on every row (when the prediction was made)",
-            found="an empty value",
+            found=_empty_value,
             fix="fill in the timestamps or drop those rows",
         )
     return parsed.astype("datetime64[us, UTC]")
@@ -156,13 +182,13 @@ def _timestamps(series: pd.Series, column: str, where: _Where, *, required: bool
 
 def _labels(series: pd.Series, spec: CaseSpec, role: Role, where: _Where) -> pd.Series:
     column = spec.columns.label
-    if role == "training" and series.isna().any():
-        first = series.isna().idxmax()
-        raise DataError(
-            f"{int(series.isna().sum()):,} training row(s) have no label",
-            where=f"{where.column(column)}, {where.row(first)}",
+    if role == "training":
+        where.check(
+            series.isna(),
+            column,
+            "training row(s) have no label",
             expected="a known outcome on every training row",
-            found="an empty value",
+            found=_empty_value,
             fix="drop unlabelled rows from the training data; in the serving log, a missing "
             "label simply means the truth has not arrived yet",
         )
@@ -201,58 +227,53 @@ def _numbers(series: pd.Series, column: str, where: _Where, *, what: str) -> pd.
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype("float64")
     values = pd.to_numeric(series, errors="coerce").astype("float64")
-    bad = values.isna() & series.notna()
-    if bad.any():
-        first = bad.idxmax()
-        raise DataError(
-            f"{int(bad.sum()):,} value(s) are not numbers",
-            where=f"{where.column(column)}, {where.row(first)}",
-            expected=f"numbers ({what})",
-            found=f"text such as {series.loc[first]!r}",
-            fix="clean the column (decimal point, no units or thousands separators), or "
-            "declare the feature as type: categorical if it is a category",
-        )
+    where.check(
+        values.isna() & series.notna(),
+        column,
+        "value(s) are not numbers",
+        expected=f"numbers ({what})",
+        found=lambda first: f"text such as {series.loc[first]!r}",
+        fix="clean the column (decimal point, no units or thousands separators), or "
+        "declare the feature as type: categorical if it is a category",
+    )
     return values
 
 
 def _scores(series: pd.Series, column: str, task: str, where: _Where) -> pd.Series:
     values = _numbers(series, column, where, what="model scores")
-    finite = np.isfinite(values.to_numpy())
-    if not finite.all():
-        first = values.index[~finite][0]
-        raise DataError(
-            f"{int((~finite).sum()):,} score(s) are empty, NaN or infinite",
-            where=f"{where.column(column)}, {where.row(first)}",
-            expected="a finite score on every row (what the model returned)",
-            found=str(series.loc[first]),
-            fix="find why the model returned no score for these rows (that is itself a silent "
-            "failure worth fixing), then fill or drop them",
-        )
+    where.check(
+        ~np.isfinite(values),
+        column,
+        "score(s) are empty, NaN or infinite",
+        expected="a finite score on every row (what the model returned)",
+        found=lambda first: str(series.loc[first]),
+        fix="find why the model returned no score for these rows (that is itself a silent "
+        "failure worth fixing), then fill or drop them",
+    )
     if task == "binary":
-        outside = (values < 0) | (values > 1)
-        if outside.any():
-            first = outside.idxmax()
-            raise DataError(
-                f"{int(outside.sum()):,} score(s) are outside [0, 1]",
-                where=f"{where.column(column)}, {where.row(first)}",
-                expected="probabilities between 0 and 1 for a binary task",
-                found=f"{values.loc[first]:g} (range {values.min():g} to {values.max():g})",
-                fix="log the model's probability, not a raw margin or logit "
-                "(apply the sigmoid 1 / (1 + exp(-x)) to logits)",
-            )
+        where.check(
+            (values < 0) | (values > 1),
+            column,
+            "score(s) are outside [0, 1]",
+            expected="probabilities between 0 and 1 for a binary task",
+            found=lambda first: (
+                f"{values.loc[first]:g} (range {values.min():g} to {values.max():g})"
+            ),
+            fix="log the model's probability, not a raw margin or logit "
+            "(apply the sigmoid 1 / (1 + exp(-x)) to logits)",
+        )
     return values
 
 
 def _ids(series: pd.Series, column: str, where: _Where) -> pd.Series:
-    if series.isna().any():
-        first = series.isna().idxmax()
-        raise DataError(
-            f"{int(series.isna().sum()):,} row(s) have no id",
-            where=f"{where.column(column)}, {where.row(first)}",
-            expected="an id on every row",
-            found="an empty value",
-            fix="fill in the ids, or leave columns.id out of the case",
-        )
+    where.check(
+        series.isna(),
+        column,
+        "row(s) have no id",
+        expected="an id on every row",
+        found=_empty_value,
+        fix="fill in the ids, or leave columns.id out of the case",
+    )
     ids = series.astype("str")
     duplicated = ids.duplicated(keep=False)
     if duplicated.any():
