@@ -263,71 +263,56 @@ def data_overview(case, *, uploading: bool) -> None:
         st.caption("This is the case loaded now; build yours above to replace it.")
     rate = "Positive rate" if case.task == "binary" else "Mean label"
     fmt_rate = state.fmt_share if case.task == "binary" else state.fmt_metric
-    cols = st.columns(5)
-    cols[0].metric(
-        "Training rows",
-        state.fmt_int(n["training_rows"]),
-        border=True,
-        help="Rows the model learnt from.",
-    )
-    cols[1].metric(
-        "Serving rows",
-        state.fmt_int(n["serving_rows"]),
-        border=True,
-        help="Predictions production made in the log.",
-    )
-    cols[2].metric(
-        "Labelled serving rows",
-        state.fmt_int(n["labelled_serving_rows"]),
-        border=True,
-        help="Serving rows whose truth has arrived; only these can measure production accuracy.",
-    )
-    cols[3].metric(
-        "Training period",
-        state.fmt_span(n["training_start"], n["training_end"]),
-        border=True,
-        help=state.fmt_dates(n["training_start"], n["training_end"]),
-    )
-    cols[4].metric(
-        "Serving period",
-        state.fmt_span(n["serving_start"], n["serving_end"]),
-        border=True,
-        help=state.fmt_dates(n["serving_start"], n["serving_end"]),
-    )
-    cols = st.columns(5)
-    cols[0].metric(
-        "Features",
-        state.fmt_int(n["features"]),
-        border=True,
-        help="Model inputs declared in the case.",
-    )
-    cols[1].metric(
-        "Known too late",
-        state.fmt_int(n["features_not_available_at_prediction"]),
-        border=True,
-        help="Features production only learns after it has predicted (leakage).",
-    )
-    cols[2].metric(
-        "Median label delay",
-        state.fmt_days(n["label_delay_median_days"]),
-        border=True,
-        help="How long after a prediction the truth arrives (needs a label time column); 90% "
-        f"arrive within {state.fmt_days(n['label_delay_p90_days'])}.",
-    )
-    cols[3].metric(
-        f"{rate}, training",
-        fmt_rate(n["base_rate_training"]),
-        border=True,
-        help="Share of positive labels in the training data."
-        if case.task == "binary"
-        else "Average label in the training data.",
-    )
-    cols[4].metric(
-        f"{rate}, serving",
-        fmt_rate(n["base_rate_serving"]),
-        border=True,
-        help="The same on serving rows whose truth has arrived.",
-    )
+    tiles = [
+        ("Training rows", state.fmt_int(n["training_rows"]), "Rows the model learnt from."),
+        (
+            "Serving rows",
+            state.fmt_int(n["serving_rows"]),
+            "Predictions production made in the log.",
+        ),
+        (
+            "Labelled serving rows",
+            state.fmt_int(n["labelled_serving_rows"]),
+            "Serving rows whose truth has arrived; only these can measure production accuracy.",
+        ),
+        (
+            "Training period",
+            state.fmt_span(n["training_start"], n["training_end"]),
+            state.fmt_dates(n["training_start"], n["training_end"]),
+        ),
+        (
+            "Serving period",
+            state.fmt_span(n["serving_start"], n["serving_end"]),
+            state.fmt_dates(n["serving_start"], n["serving_end"]),
+        ),
+        ("Features", state.fmt_int(n["features"]), "Model inputs declared in the case."),
+        (
+            "Known too late",
+            state.fmt_int(n["features_not_available_at_prediction"]),
+            "Features production only learns after it has predicted (leakage).",
+        ),
+        (
+            "Median label delay",
+            state.fmt_days(n["label_delay_median_days"]),
+            "How long after a prediction the truth arrives (needs a label time column); 90% "
+            f"arrive within {state.fmt_days(n['label_delay_p90_days'])}.",
+        ),
+        (
+            f"{rate}, training",
+            fmt_rate(n["base_rate_training"]),
+            "Share of positive labels in the training data."
+            if case.task == "binary"
+            else "Average label in the training data.",
+        ),
+        (
+            f"{rate}, serving",
+            fmt_rate(n["base_rate_serving"]),
+            "The same on serving rows whose truth has arrived.",
+        ),
+    ]
+    for row in (tiles[:5], tiles[5:]):
+        for column, (label, value, help_text) in zip(st.columns(5), row, strict=True):
+            column.metric(label, value, border=True, help=help_text)
     st.caption(
         f"Training: {state.fmt_dates(n['training_start'], n['training_end'])} · serving: "
         f"{state.fmt_dates(n['serving_start'], n['serving_end'])} · "
