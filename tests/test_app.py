@@ -168,6 +168,9 @@ def test_overview_page_shows_the_headline_numbers(sample, monkeypatch):
     value = ov.business_value
     assert value is not None
     assert shown["Business value"] == format_money(value.total, value.currency)
+    added = value.total - ov.value_without_model.total
+    delta = next(m.delta for m in at.metric if m.label == "Business value")
+    assert delta == f"{format_money(added, value.currency)} vs never acting"
     # each headline number is explained in a sentence
     captions = " ".join(c.value for c in at.caption)
     assert "before launch" in captions and "really delivers" in captions

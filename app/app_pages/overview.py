@@ -77,11 +77,14 @@ with cols[2]:
             "labelled serving rows yet."
         )
     else:
+        without = ov.value_without_model
+        added = None if without is None else value.total - without.total
         st.metric(
             "Business value",
             format_money(value.total, value.currency),
-            delta=f"{format_money(value.per_1000, value.currency)} per 1,000 decisions",
-            delta_color="off",
+            delta=None
+            if added is None
+            else f"{format_money(added, value.currency)} vs never acting",
             border=True,
         )
         rule = (
@@ -92,7 +95,13 @@ with cols[2]:
         )
         st.caption(
             f"What the model's {value.decisions:,} production decisions with a known outcome "
-            f"were worth, {rule}."
+            f"were worth ({format_money(value.per_1000, value.currency)} per 1,000), {rule}."
+            + (
+                ""
+                if without is None
+                else f" Never acting would have been worth "
+                f"{format_money(without.total, without.currency)}."
+            )
         )
 
 findings = ov.summary()
