@@ -8,7 +8,6 @@ this one result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,7 @@ import pandas as pd
 
 from prodready import metrics
 from prodready.case import Case
-from prodready.results import Finding, format_money, most_severe_first, to_json
+from prodready.results import Finding, format_duration, format_money, most_severe_first, to_json
 
 PRIMARY_METRIC = {"binary": "roc_auc", "regression": "mae"}
 WEEK = "W-SUN"  # weeks end on Sunday, so each row of ``over_time`` is labelled by its Monday
@@ -145,7 +144,7 @@ def _feature_table(case: Case) -> pd.DataFrame:
                 "feature": feature.name,
                 "type": feature.type,
                 "available_at_prediction": feature.available_at_prediction,
-                "availability_lag": _duration(feature.availability_lag),
+                "availability_lag": format_duration(feature.availability_lag),
                 "in_serving": in_serving,
                 "missing_training": float(case.training[feature.name].isna().mean()),
                 "missing_serving": float(case.serving[feature.name].isna().mean())
@@ -154,15 +153,6 @@ def _feature_table(case: Case) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("feature")
-
-
-def _duration(value: timedelta | None) -> str:
-    """A lag as people write it: ``1d``, ``6h``, ``1d 6h``, ``30min``; empty when none."""
-    if value is None:
-        return ""
-    c = pd.Timedelta(value).components
-    parts = [(c.days, "d"), (c.hours, "h"), (c.minutes, "min"), (c.seconds, "s")]
-    return " ".join(f"{amount}{unit}" for amount, unit in parts if amount) or "0s"
 
 
 def _scored(frame: pd.DataFrame, case: Case) -> tuple[np.ndarray, np.ndarray]:

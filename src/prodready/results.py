@@ -72,3 +72,12 @@ def format_money(amount: float, currency: str | None = None) -> str:
     digits = 0 if abs(amount) >= 100 else 2
     text = f"{amount:,.{digits}f}"
     return f"{currency} {text}" if currency else text
+
+
+def format_duration(value: timedelta | None) -> str:
+    """A duration as people write it: ``1d``, ``6h``, ``1d 6h``, ``30min``; empty when none."""
+    if value is None:
+        return ""
+    c = pd.Timedelta(value).components
+    parts = [(c.days, "d"), (c.hours, "h"), (c.minutes, "min"), (c.seconds, "s")]
+    return " ".join(f"{amount}{unit}" for amount, unit in parts if amount) or "0s"
