@@ -16,6 +16,7 @@ from prodready.case import Case
 from prodready.errors import ProdreadyError
 from prodready.spec import Feature
 from prodready.stats.drift import (
+    CategoricalReference,
     NumericReference,
     categorical_drift,
     numeric_drift,
@@ -67,11 +68,12 @@ def feature_drift(case: Case, feature: Feature) -> FeatureDrift:
             def compare(values: pd.Series) -> object:
                 return numeric_drift(reference, values.to_numpy())
         else:
-            result = categorical_drift(training.to_numpy(), serving.to_numpy())
+            counted = CategoricalReference.from_values(training)  # counted once, for every month
+            result = categorical_drift(counted, serving)
             columns = CATEGORICAL_COLUMNS
 
             def compare(values: pd.Series) -> object:
-                return categorical_drift(training.to_numpy(), values.to_numpy())
+                return categorical_drift(counted, values)
     except ProdreadyError as err:
         return FeatureDrift(empty, _no_months(), err.problem)
     values = empty | {c: float(getattr(result, c)) for c in columns}

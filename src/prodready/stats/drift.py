@@ -34,22 +34,30 @@ Statistics on the raw values:
 
 Exact and binned paths
 ----------------------
-``method="exact"`` sorts both samples and evaluates the CDFs at every value: the results equal
-scipy's (tested to 1e-9). ``method="binned"`` summarises each side by a *fine profile*: counts and
-within-bin sums on :data:`FINE_BINS` + 1 reference-quantile edges (levels 0, 1/2000, ..., 1; the
-first and last edges are the reference's minimum and maximum; duplicates removed; outer bins open
-to +-inf). Then
+``method="exact"`` sorts both samples and evaluates the CDFs at every value (a merge of the two
+sorted samples): the results equal scipy's (tested to 1e-9). ``method="binned"`` summarises each
+side by a *fine profile*: per bin, the count, the count strictly inside the bin (not on its right
+edge) and the sum of the values, on the reference's quantiles at levels 0, 1/2000, ..., 1
+(:data:`FINE_BINS`; first and last edge = the reference's minimum and maximum; duplicate edges
+removed; bins closed on the right; outer bins open to -inf and +inf). The numpy engine builds a
+profile by sorting and one binary search per edge (measured here: sorting 1M values takes about a
+quarter of the time of ``np.searchsorted`` of the unsorted values into 2,001 edges). The
+reference profile is a few thousand numbers, reused for every month. From the two profiles:
 
-* the KS statistic is the largest CDF gap at the edges (where both binned CDFs are exact), so it
-  never exceeds the exact one; ``error_bound`` is a proven bound on ``exact - binned``: inside a
-  bin the gap can move by at most that bin's mass on either side, so the bound is at most the
-  largest single-bin share on either side (about 1/2000 for an undrifted feature);
-* the Wasserstein distance is exact outside the reference range (from the within-bin sums) and,
-  inside each bin, the absolute value of the integral of the CDF gap (exact when the gap does not
-  change sign inside the bin); its error is bounded by :func:`_wasserstein_from_profiles`;
+* the KS statistic is the largest CDF gap at the edges (where both CDFs are exact), so it never
+  exceeds the exact one; ``error_bound`` is a proven bound on ``exact - binned`` (derivation in
+  :func:`_ks_from_profiles`): inside a bin the gap moves by at most that bin's share on either
+  side, so the bound is at most the largest single-bin share on either side (about 1/2000 for a
+  feature without drift, 0 when every value sits on an edge, as with integer counts);
+* the Wasserstein distance is exact in the tails outside the reference range and over every bin
+  where the CDF gap keeps its sign (it uses the within-bin sums, not a within-bin shape); the
+  binned value never exceeds the exact one, and the shortfall is bounded as stated in
+  :func:`_wasserstein_from_profiles` (tests check both bounds on arbitrary edges and at 300,000
+  rows, where the two paths agree to about 1e-4 of a standard deviation);
 * PSI, Jensen-Shannon and Hellinger use the same exact decile edges on both paths (the decile
-  levels are among the fine levels), so they are identical on both paths;
-* the KS p-value is computed from the binned statistic with the same asymptotic formula.
+  levels are among the fine levels, and the reference is sorted once in both), so they are
+  identical on both paths;
+* the KS p-value is computed from the binned statistic with the asymptotic formula above.
 
 ``method="auto"`` takes the exact path when both sides have at most :data:`EXACT_MAX_VALUES`
 (200,000) non-missing values and the binned path otherwise.
@@ -436,8 +444,10 @@ def _ks_from_profiles(
     """
     ir, ic = ref.interior / ref.n, cur.interior / cur.n
     mr, mc = ref.counts / ref.n, cur.counts / cur.n
-    d = np.cumsum(ref.counts)[:-1] / ref.n - np.cumsum(cur.counts)[:-1] / cur.n  # at the edges
-    ks = float(np.max(np.abs(d))) if d.size else 0.0
+    # At the edges, from exact integers (as on the exact path): n1 n2 (F_ref - F_cur) / (n1 n2).
+    scaled = np.cumsum(ref.counts)[:-1] * cur.n - np.cumsum(cur.counts)[:-1] * ref.n
+    d = scaled / (ref.n * cur.n)
+    ks = float(np.max(np.abs(scaled))) / (ref.n * cur.n) if d.size else 0.0
     left = np.concatenate(([0.0], d))  # D at the left end of each bin (0 at -inf)
     right = np.concatenate((d, [0.0]))  # D at the right end (0 at +inf)
     lo = np.maximum(left - ic, right - mr)
