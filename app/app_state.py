@@ -2,8 +2,8 @@
 rendering helpers that give every table a CSV download and every figure an HTML download.
 
 Nothing here computes a number: cases come from :mod:`prodready` (``load_case``,
-``samples.load``, ``Case.from_frames``), numbers from :func:`prodready.overview.overview`,
-figures from :mod:`prodready.charts`.
+``samples.load``, ``Case.from_frames``), numbers from :func:`prodready.overview.overview` and
+:func:`prodready.skew.audit`, figures from :mod:`prodready.charts`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from prodready import Case, load_case
+from prodready import Case, load_case, skew
 from prodready.data.readers import read_table
 from prodready.errors import ProdreadyError
 from prodready.overview import CaseOverview, overview
@@ -114,6 +114,30 @@ def _overview(key: str, _case: Case, seed: int) -> CaseOverview:
 def case_overview(case: Case) -> CaseOverview:
     with st.spinner("Summarising the case (rows, time span, labels, offline vs serving)…"):
         return _overview(st.session_state.get(CASE_KEY) or f"id:{id(case)}", case, SEED)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _skew_audit(key: str, _case: Case, seed: int) -> skew.SkewAudit:
+    """One skew audit per case, keyed like the overview; results are frozen."""
+    return skew.audit(_case, seed=seed)
+
+
+def skew_audit(case: Case) -> skew.SkewAudit:
+    with st.spinner(
+        "Auditing training against serving (distributions, shared rows, leakage, and two "
+        "baseline models trained to measure the production gap)…"
+    ):
+        return _skew_audit(st.session_state.get(CASE_KEY) or f"id:{id(case)}", case, SEED)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _distribution_table(key: str, _case: Case, feature: str) -> pd.DataFrame:
+    return skew.distribution_table(_case, feature)
+
+
+def distribution_table(case: Case, feature: str) -> pd.DataFrame:
+    """Training and serving shares of one feature (for its distribution chart), cached."""
+    return _distribution_table(st.session_state.get(CASE_KEY) or f"id:{id(case)}", case, feature)
 
 
 # -- uploads and the mapping form ------------------------------------------------------------

@@ -31,6 +31,7 @@ PAGES = [
         icon=":material/folder_open:",
         default=True,
     ),
+    st.Page("app_pages/skew.py", title="Skew audit", icon=":material/compare_arrows:"),
     st.Page("app_pages/overview.py", title="Overview", icon=":material/speed:"),
 ]
 

@@ -35,6 +35,8 @@ from prodready.report import (
 from prodready.resources import notebooks_dir
 
 OVERVIEW = "00_case_overview"
+SKEW = "01_skew_audit"
+NOTEBOOKS = [f"{OVERVIEW}.ipynb", f"{SKEW}.ipynb"]  # every report notebook, in order
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
 CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
@@ -61,8 +63,9 @@ def _html(result: ReportResult, executive: bool = False) -> str:
 
 
 # -- the notebook as committed ------------------------------------------------------------------
-def test_notebooks_are_committed_clean_with_typed_parameters() -> None:
-    path = notebooks_dir() / f"{OVERVIEW}.ipynb"
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebooks_are_committed_clean_with_typed_parameters(name: str) -> None:
+    path = notebooks_dir() / name
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code)
@@ -77,7 +80,7 @@ def test_notebooks_are_committed_clean_with_typed_parameters() -> None:
         "seed": "int",
     }
     assert all(p["help"] for p in inferred.values())  # each parameter is commented
-    assert [p.name for p in report_notebooks()] == [f"{OVERVIEW}.ipynb"]
+    assert [p.name for p in report_notebooks()] == NOTEBOOKS
 
 
 # -- one real run on the bundled sample ---------------------------------------------------------
@@ -90,23 +93,30 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
         f"{OVERVIEW}.html",
         f"{OVERVIEW}.executive.html",
         "case_overview.json",
+        f"{SKEW}.ipynb",
+        f"{SKEW}.html",
+        f"{SKEW}.executive.html",
+        "skew_audit.json",
     ]
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary files left
+    total = len(NOTEBOOKS)
     assert [(s.index, s.total, s.notebook, s.done) for s in steps] == [
-        (1, 1, f"{OVERVIEW}.ipynb", False),
-        (1, 1, f"{OVERVIEW}.ipynb", True),
+        (index, total, name, done)
+        for index, name in enumerate(NOTEBOOKS, start=1)
+        for done in (False, True)
     ]
 
-    executed = nbformat.read(out / f"{OVERVIEW}.ipynb", as_version=4)
-    assert executed.metadata.papermill.parameters == {
-        "case_path": "",
-        "output_dir": str(out),
-        "seed": 0,
-    }
-    code = [c for c in executed.cells if c.cell_type == "code"]
-    assert all(c.execution_count is not None for c in code)
-    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    for name in NOTEBOOKS:
+        executed = nbformat.read(out / name, as_version=4)
+        assert executed.metadata.papermill.parameters == {
+            "case_path": "",
+            "output_dir": str(out),
+            "seed": 0,
+        }
+        code = [c for c in executed.cells if c.cell_type == "code"]
+        assert all(c.execution_count is not None for c in code)
+        assert not [o for c in code for o in c.outputs if o.output_type == "error"]
 
 
 def test_json_artefact_equals_overview_computed_directly(report, sample_overview) -> None:
@@ -195,7 +205,8 @@ def test_html_draws_its_figures_in_chromium_without_network(report) -> None:
 
 def test_same_case_and_seed_give_the_same_html(report, tmp_path: Path) -> None:
     first, _ = report
-    second = run_report(None, tmp_path, seed=0, executive=False)
+    overview_only = [notebooks_dir() / f"{OVERVIEW}.ipynb"]  # the skew notebook: test_skew_faces
+    second = run_report(None, tmp_path, seed=0, executive=False, notebooks=overview_only)
     before = _html(first).replace(str(first.out_dir), "OUT")
     after = _html(second).replace(str(second.out_dir), "OUT")
     assert before == after

@@ -129,6 +129,8 @@ def test_distribution_table(case: Case) -> None:
     assert len(numeric) == 20
     assert numeric["training"].sum() == pytest.approx(1)
     assert numeric["serving"].sum() == pytest.approx(1)
+    assert (numeric["scale"] == "log").all()  # amounts have a long tail: geometric bins
+    assert (distribution_table(case, "hour_of_day")["scale"] == "linear").all()
     categories = distribution_table(case, "merchant_category")
     crypto = categories.set_index("category").loc["crypto_exchange"]
     assert crypto["training"] == 0 and crypto["serving"] > 0

@@ -450,3 +450,18 @@ def test_results_are_json_safe() -> None:
     categorical = categorical_drift(["a", "a"], ["a", "a"]).to_dict()
     assert categorical["chi2_pvalue"] is None
     json.dumps(categorical, allow_nan=False)
+
+
+def test_numeric_shift_equals_numeric_drift_psi_and_js() -> None:
+    from prodready.stats import numeric_shift
+
+    rng = np.random.default_rng(11)
+    reference = NumericReference.from_values(np.round(rng.lognormal(2, 1, 5_000), 1))
+    for current in (
+        np.round(rng.lognormal(2.2, 1.1, 3_000), 1),
+        np.concatenate([reference.coarse_edges, [np.nan, -1.0, 1e9]]),  # values on the edges
+    ):
+        full = numeric_drift(reference, current)
+        assert numeric_shift(reference, current) == pytest.approx(
+            (full.psi, full.js_distance), abs=1e-12
+        )

@@ -99,12 +99,17 @@ def test_report_runs_from_the_wheel_on_the_bundled_sample(installed) -> None:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    assert "[1/1] 00_case_overview.ipynb done in" in done.stdout
+    notebooks = sorted(p.name for p in (target / "prodready/_bundled/notebooks").glob("*.ipynb"))
+    assert len(notebooks) >= 2
+    for number, name in enumerate(notebooks, start=1):
+        assert f"[{number}/{len(notebooks)}] {name} done in" in done.stdout
     for name in (
         "00_case_overview.ipynb",
         "00_case_overview.html",
         "00_case_overview.executive.html",
         "case_overview.json",
+        "01_skew_audit.html",
+        "skew_audit.json",
     ):
         assert (out / name).stat().st_size > 0, name
     executed = nbformat.read(out / "00_case_overview.ipynb", as_version=4)

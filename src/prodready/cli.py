@@ -19,7 +19,7 @@ import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -235,6 +235,140 @@ def report(
     out_console.print(f"Wrote {len(result.files)} files to {result.out_dir}:")
     for path in result.files:
         out_console.print(f"  {path.relative_to(result.out_dir)}")
+
+
+audit_app = typer.Typer(
+    help="Run one audit on a case and print its findings (or write them as JSON).",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "green"}
+
+
+@audit_app.command("skew")
+def audit_skew(
+    case: CaseOption = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random step.")] = 0,
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="FILE|-",
+            help="Also write every number as JSON to FILE, or to standard output with -.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Skew audit: will production see what training saw, and what does the model score there?"""
+    import json
+
+    from prodready import samples
+    from prodready.case import load_case
+    from prodready.report import save_json
+    from prodready.skew import audit
+
+    to_stdout = json_out == "-"
+    console = err_console if to_stdout else out_console  # stdout stays pure JSON with --json -
+    interactive = console.is_terminal
+    with _friendly_errors():
+        target = None if json_out in (None, "-") else _json_target(Path(json_out))
+        with console.status("Loading the case…") if interactive else nullcontext() as status:
+            loaded = load_case(case) if case is not None else samples.load()
+            if status is not None:
+                status.update(f"Auditing {loaded.name}: distributions, shared rows, models…")
+            result = audit(loaded, seed=seed)
+        data = result.to_dict()
+        if target is not None:
+            try:
+                save_json(data, target.parent, target.name)  # atomic; creates the folder
+            except OSError as error:
+                raise ParameterError(
+                    "cannot write the --json file",
+                    where=str(target),
+                    found=error.strerror or str(error),
+                    fix="choose a file in a folder you can write to",
+                ) from None
+    if to_stdout:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    _print_skew(result, loaded.name)
+    if target is not None:
+        out_console.print(f"Wrote every number of the audit to {target}")
+
+
+def _json_target(path: Path) -> Path:
+    """The --json file, checked before the (long) audit runs: not a folder, and not inside a
+    path that is a file. Missing folders are created when the file is written."""
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise ParameterError(
+            "the --json path is a folder", where=str(path), fix="name a file, e.g. skew.json"
+        )
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ParameterError(
+            "the --json file cannot be written inside a file",
+            where=str(path),
+            found=f"{parent} is a file",
+            fix="write the JSON somewhere else",
+        )
+    return path
+
+
+def _print_skew(result: Any, case_name: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    def number(value: Any, spec: str = ".3f") -> str:
+        return "" if value is None or value != value else format(float(value), spec)
+
+    out_console.print(Text(f"Skew audit: {case_name}", style="bold"))
+    out_console.print()
+    out_console.print(Text("Findings, most severe first", style="bold"))
+    for finding in result.summary():
+        line = Text("  ")
+        line.append(f"{finding.severity:<6}", style=SEVERITY_STYLES.get(finding.severity, ""))
+        line.append(f" {finding.text}")
+        out_console.print(line)
+    out_console.print()
+
+    # Piped or redirected output is not cut to 80 columns (a file has no width); a narrow
+    # terminal gets the table without its least needed columns rather than cut-off numbers.
+    console = out_console
+    if not out_console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=max(out_console.width, 160))
+    wide = console.width >= 130
+    columns: list[tuple[str, str, Any]] = [  # (header, justify, cell of a row)
+        ("severity", "left", lambda r: Text(r["severity"], SEVERITY_STYLES.get(r["severity"], ""))),
+        ("problem", "left", lambda r: str(r["problem"])),
+        ("PSI", "right", lambda r: number(r["psi"])),
+        ("JS", "right", lambda r: number(r["js_distance"])),
+        ("missing\ntrain", "right", lambda r: number(r["missing_train"], ".1%")),
+        ("missing\nserving", "right", lambda r: number(r["missing_serving"], ".1%")),
+        ("row\nmismatch", "right", lambda r: number(r["row_mismatch_rate"], ".1%")),
+        ("kind", "left", lambda r: str(r["kind"])),
+        ("note", "left", lambda r: str(r["note"])),
+    ]
+    if not wide:
+        columns = [c for c in columns if c[0] not in ("JS", "missing\ntrain", "kind", "note")]
+    table = Table(
+        title="Features ranked by severity, then PSI",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("feature", no_wrap=True)
+    for header, justify, _ in columns:
+        wrap = header in ("problem", "note")
+        table.add_column(header, justify=justify, no_wrap=not wrap, min_width=12 if wrap else None)
+    for feature, row in result.to_frame().iterrows():
+        table.add_row(str(feature), *(cell(row) for _, _, cell in columns))
+    console.print(table)
 
 
 def main() -> None:

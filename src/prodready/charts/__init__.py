@@ -4,5 +4,21 @@ Each function takes a result object and returns a plotly ``Figure``; none comput
 """
 
 from prodready.charts.overview import feature_missingness, offline_vs_serving, volume_over_time
+from prodready.charts.skew import (
+    feature_distribution,
+    mismatch_scatter,
+    production_gap,
+    psi_by_month,
+    skew_ranking,
+)
 
-__all__ = ["feature_missingness", "offline_vs_serving", "volume_over_time"]
+__all__ = [
+    "feature_distribution",
+    "feature_missingness",
+    "mismatch_scatter",
+    "offline_vs_serving",
+    "production_gap",
+    "psi_by_month",
+    "skew_ranking",
+    "volume_over_time",
+]

@@ -17,7 +17,7 @@ import pandas as pd
 from prodready.case import Case
 from prodready.metrics import HIGHER_IS_BETTER
 from prodready.results import Finding, format_duration, format_money, most_severe_first, to_json
-from prodready.skew.distribution import ALL_COLUMNS, feature_drift
+from prodready.skew.distribution import ALL_COLUMNS, drift_by_feature
 from prodready.skew.gap import MetricGap, metric_gap
 from prodready.skew.leakage import LeakageProbe, probe_leakage
 from prodready.skew.rows import RowSkew, row_skew
@@ -92,7 +92,7 @@ def audit(
     prediction time or suspected of leakage is ``high``.
     """
     bands = Thresholds.from_value(thresholds)
-    drifts = {feature.name: feature_drift(case, feature) for feature in case.features}
+    drifts = drift_by_feature(case)
     modelled = _modelled(case, [name for name, drift in drifts.items() if not drift.usable])
     rows = row_skew(case, seed=seed)
     leakage = probe_leakage(modelled, seed=seed)

@@ -7,6 +7,7 @@ and turns that into a per-feature note so the audit completes for every other fe
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from prodready.stats.drift import (
     NumericReference,
     categorical_drift,
     numeric_drift,
+    numeric_shift,
 )
 
 NUMERIC_COLUMNS = [
@@ -45,8 +47,39 @@ class FeatureDrift:
     usable: bool = True  # False: its values cannot feed a model (types differ between the sets)
 
 
-def feature_drift(case: Case, feature: Feature) -> FeatureDrift:
-    """Compare one feature's training values with its serving values, overall and by month."""
+@dataclass(frozen=True)
+class Months:
+    """The calendar months (UTC) of the serving log: ``starts[code[i]]`` is row ``i``'s month.
+
+    Computed once per audit: grouping tz-aware timestamps again for every feature is slow.
+    """
+
+    starts: list[pd.Timestamp]
+    code: np.ndarray
+
+
+def serving_months(case: Case) -> Months:
+    stamps = case.serving[case.columns.timestamp]
+    keys = (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy()
+    values, code = np.unique(keys, return_inverse=True)
+    starts = [
+        pd.Timestamp(year=int(k) // 12, month=int(k) % 12 + 1, day=1, tz="UTC") for k in values
+    ]
+    return Months(starts, code)
+
+
+def drift_by_feature(case: Case, *, workers: int = 2) -> dict[str, FeatureDrift]:
+    """:func:`feature_drift` for every feature of the case, on ``workers`` threads (sorting and
+    counting release the GIL, so two cores are used)."""
+    months = serving_months(case)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(lambda f: feature_drift(case, f, months), case.features)
+        return {f.name: result for f, result in zip(case.features, results, strict=True)}
+
+
+def feature_drift(case: Case, feature: Feature, months: Months | None = None) -> FeatureDrift:
+    """Compare one feature's training values with its serving values, overall and by month
+    (``months`` from :func:`serving_months`, computed here when not given)."""
     empty = {c: float("nan") for c in ALL_COLUMNS}
     if feature.name not in case.serving:
         note = "not in the serving log"
@@ -65,19 +98,24 @@ def feature_drift(case: Case, feature: Feature) -> FeatureDrift:
             result = numeric_drift(reference, serving.to_numpy())
             columns = NUMERIC_COLUMNS
 
-            def compare(values: pd.Series) -> object:
-                return numeric_drift(reference, values.to_numpy())
+            def compare(values: pd.Series) -> tuple[float, float]:
+                return numeric_shift(reference, values.to_numpy())
         else:
             counted = CategoricalReference.from_values(training)  # counted once, for every month
             result = categorical_drift(counted, serving)
             columns = CATEGORICAL_COLUMNS
 
-            def compare(values: pd.Series) -> object:
-                return categorical_drift(counted, values)
+            def compare(values: pd.Series) -> tuple[float, float]:
+                month = categorical_drift(counted, values)
+                return month.psi, month.js_distance
     except ProdreadyError as err:
         return FeatureDrift(empty, _no_months(), err.problem)
     values = empty | {c: float(getattr(result, c)) for c in columns}
-    return FeatureDrift(values, _months(case, serving, compare), _degenerate_note(training))
+    months = months if months is not None else serving_months(case)
+    # the non-missing values in order, labelled by their position in the serving log
+    located = serving.set_axis(np.flatnonzero(case.serving[feature.name].notna().to_numpy()))
+    by_month = _months(located, months, compare)
+    return FeatureDrift(values, by_month, _degenerate_note(training))
 
 
 def _comparable(case: Case, feature: Feature) -> tuple[pd.Series, pd.Series, str]:
@@ -93,6 +131,8 @@ def _comparable(case: Case, feature: Feature) -> tuple[pd.Series, pd.Series, str
             return present["training"], present["serving"], f"empty on every {name} row"
     if feature.type == "numeric":
         for name, values in present.items():
+            if pd.api.types.is_float_dtype(values.dtype):
+                continue  # canonical already
             numbers = pd.to_numeric(values, errors="coerce")
             if numbers.isna().any():
                 other = "serving" if name == "training" else "training"
@@ -110,22 +150,27 @@ def _comparable(case: Case, feature: Feature) -> tuple[pd.Series, pd.Series, str
 
 
 def _degenerate_note(training: pd.Series) -> str:
-    if training.nunique() == 1:
-        kind = "a single category" if training.dtype == "str" else "constant"
+    if (training == training.iloc[0]).all():
+        kind = "constant" if pd.api.types.is_numeric_dtype(training.dtype) else "a single category"
         value = training.iloc[0]
         value = value.item() if isinstance(value, np.generic) else value
         return f"{kind} in training ({value!r}): some measures are undefined"
     return ""
 
 
-def _months(case: Case, serving: pd.Series, compare) -> pd.DataFrame:
-    timestamps = case.serving.loc[serving.index, case.columns.timestamp]
-    months = timestamps.dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.tz_localize("UTC")
+def _months(serving: pd.Series, months: Months, compare) -> pd.DataFrame:
+    """PSI and Jensen-Shannon distance of each serving month against all of training.
+
+    ``serving`` holds the non-missing values, indexed by their position in the serving log.
+    """
+    codes = months.code[serving.index.to_numpy()]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(months.starts) + 1))
     rows = []
-    for month, values in serving.groupby(months.to_numpy()):
+    for number, month in enumerate(months.starts):
+        values = serving.iloc[order[bounds[number] : bounds[number + 1]]]
         try:
-            result = compare(values)
-            psi, js = float(result.psi), float(result.js_distance)
+            psi, js = compare(values)
         except ProdreadyError:
             psi = js = float("nan")
         rows.append({"month": month, "psi": psi, "js_distance": js, "rows": len(values)})
@@ -141,19 +186,28 @@ def distribution_table(case: Case, feature: str, *, bins: int = 30) -> pd.DataFr
 
     Numeric: ``bins`` equal-width bins over the 0.5th-99.5th percentile range of both sets
     together, the first and last bins also holding the values beyond it (columns ``bin_left``,
-    ``bin_right``, ``training``, ``serving``). Categorical: one row per category, the 30 most
-    frequent in both sets together, the rest summed as ``(other)`` (columns ``category``,
-    ``training``, ``serving``). Shares are of non-missing values.
+    ``bin_right``, ``training``, ``serving``, ``scale``); for non-negative values whose 99.5th
+    percentile is over 10 times the median, the bins are geometric (``scale`` = ``"log"``).
+    Categorical: one row per category, the 30 most frequent in both sets together, the rest
+    summed as ``(other)`` (columns ``category``, ``training``, ``serving``). Shares are of
+    non-missing values.
     """
     spec = case.spec.feature(feature)
     training = case.training[feature].dropna()
     serving = case.serving[feature].dropna() if feature in case.serving else pd.Series([])
     if spec.type == "numeric":
         both = np.concatenate([training.to_numpy(float), serving.to_numpy(float)])
-        low, high = np.quantile(both, [0.005, 0.995]) if len(both) else (0.0, 1.0)
+        low, high, median = np.quantile(both, [0.005, 0.995, 0.5]) if len(both) else (0, 1, 0.5)
         if high <= low:
             low, high = low - 0.5, high + 0.5
-        edges = np.linspace(low, high, bins + 1)
+        # Long right tail of non-negative values (amounts, distances): equal-width bins would
+        # put nearly everything in the first bin, so the bins grow geometrically instead.
+        scale = "log" if low >= 0 and median > 0 and high > 10 * median else "linear"
+        if scale == "log":
+            low = max(low, np.quantile(both[both > 0], 0.005))
+            edges = np.geomspace(low, high, bins + 1)
+        else:
+            edges = np.linspace(low, high, bins + 1)
 
         def shares(values: pd.Series) -> np.ndarray:
             clipped = np.clip(values.to_numpy(float), low, high)
@@ -166,6 +220,7 @@ def distribution_table(case: Case, feature: str, *, bins: int = 30) -> pd.DataFr
                 "bin_right": edges[1:],
                 "training": shares(training),
                 "serving": shares(serving),
+                "scale": scale,
             }
         )
     table = pd.DataFrame(

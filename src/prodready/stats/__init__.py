@@ -9,6 +9,7 @@ from prodready.stats.drift import (
     categorical_drift,
     compare_frames,
     numeric_drift,
+    numeric_shift,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "categorical_drift",
     "compare_frames",
     "numeric_drift",
+    "numeric_shift",
 ]

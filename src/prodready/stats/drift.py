@@ -556,6 +556,21 @@ def numeric_drift(
     )
 
 
+def numeric_shift(reference: NumericReference, current) -> tuple[float, float]:
+    """``(psi, js_distance)`` of ``current`` against a prepared reference: the same numbers as
+    :func:`numeric_drift` (same decile bins, smoothing and log bases) without sorting
+    ``current``, for comparing many slices (each serving month) cheaply. NaN values are
+    dropped; fewer than 2 values raise :class:`~prodready.errors.ParameterError`."""
+    values = np.asarray(current, dtype="float64")
+    values = values[~np.isnan(values)]
+    _require_two(int(values.size), "current")
+    # bins are closed on the right, (e[i-1], e[i]]: side="left" puts a value equal to e[i] in i
+    bins = np.searchsorted(reference.coarse_edges, values, side="left")
+    counts = np.bincount(bins, minlength=reference.coarse_edges.size + 1)
+    p, q = _shares(reference.coarse_counts), _shares(counts)
+    return _psi(p, q), _js(p, q)
+
+
 # --------------------------------------------------------------------------------------------
 # Categorical
 
