@@ -209,7 +209,9 @@ def _findings(result: SkewAudit) -> list[Finding]:
     table = result.features
     reasons = result.leakage.features["reason"] if len(result.leakage.features) else pd.Series()
     for name, row in table[table["severity"].isin(["high", "medium"])].iterrows():
-        findings.append(Finding(row["severity"], _feature_text(name, row, reasons.get(name, ""))))
+        reason = str(reasons.get(name, "") or "")
+        reason = reason if not reason or reason.endswith(".") else reason + "."
+        findings.append(Finding(row["severity"], _feature_text(name, row, reason)))
     shifted = table[table["psi"] >= result.thresholds.psi[2]]
     if len(shifted):
         findings.append(
