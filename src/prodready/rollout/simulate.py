@@ -1,0 +1,496 @@
+"""Replay a rollout plan on the historical serving log: what would the safe rollout have done?
+
+Realism (issue 4, section 1):
+
+* **Arms by hash of the id.** Each event's id is hashed with
+  ``pandas.util.hash_pandas_object`` (a hash key derived from ``seed``) and mapped to ``u`` in
+  [0, 1); on a day with share ``s`` percent the challenger serves the events with
+  ``u < s / 100``. The same id always gets the same ``u`` (so the same arm at the same share, and
+  an id in the 5% canary stays with the challenger at 25%); row order plays no part.
+* **Shadow.** At share 0 the challenger scores every event and serves none: both arms are then
+  every event of the day (the challenger's decisions are hypothetical), so the comparison uses
+  the same events twice and its two-sample variance is conservative.
+* **Labels only once arrived.** An event's label counts from the day its ``label_time`` falls on
+  (UTC calendar day, label known at the end of that day), never before; events without a label
+  never count in label-based measures. Without a ``label_time`` column a label counts from the
+  event's own day.
+* **Daily checks** use the anytime-valid confidence sequence of
+  :mod:`prodready.rollout.sequential`, valid however many days are looked at. Measures are
+  cumulative from the first day of the plan.
+
+Money (valued with the case's value matrix at the case's threshold, on every event whose label
+is in the log, arrived or not, since the replay looks back from the export; unlabelled events
+count 0): ``realised`` = value of the decisions actually served in the replay; ``champion_only``
+= the champion serving everything over the same days; ``big_bang`` = the challenger serving
+everything from day one; ``at_risk`` = ``realised - champion_only`` over the days up to and
+including the decision (negative: money lost to the challenger before the rollback).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prodready.case import Case
+from prodready.errors import ParameterError
+from prodready.results import Finding, format_money, most_severe_first, to_json
+from prodready.rollout.plan import Plan
+from prodready.rollout.sequential import confidence_sequence, mixing_variance
+from prodready.rollout.triggers import Trigger, default_triggers
+
+MIN_LABELLED = 30  # labelled events per arm before a label-based rule may fire
+MIN_SCORES = 100  # scores per arm before the PSI rule may fire
+PSI_EPSILON = 1e-4
+TIGHT_AT = 1000  # the confidence sequences are tightest near this many observations per arm
+NEVER = np.iinfo(np.int64).max // 4
+
+
+def arm_position(ids: pd.Series | np.ndarray, seed: int = 0) -> np.ndarray:
+    """Each id's position ``u`` in [0, 1): a deterministic hash of the id alone (salted by
+    ``seed``). The challenger serves an event when ``u < share / 100``."""
+    key = hashlib.sha256(f"prodready-rollout-{int(seed)}".encode()).hexdigest()[:16]
+    hashed = pd.util.hash_pandas_object(pd.Series(ids), index=False, hash_key=key)
+    return (hashed.to_numpy(np.uint64) >> np.uint64(11)).astype(np.float64) / 2.0**53
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    """What the replayed rollout did: ``outcome``, ``decisions``, ``timeline``, ``money``."""
+
+    outcome: str  # "promoted" | "rolled_back" | "held"
+    decisions: pd.DataFrame
+    timeline: pd.DataFrame
+    money: dict[str, float]
+    plan: Plan
+    triggers: tuple[Trigger, ...]
+    days_replayed: int
+    plan_days: int
+    log_days: int
+    currency: str | None
+    decision_date: pd.Timestamp | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The timeline: one row per replayed day."""
+        return self.timeline
+
+    def summary(self) -> list[Finding]:
+        cur = self.currency
+        findings: list[Finding] = []
+        last = self.decisions.iloc[-1]
+        if self.outcome == "rolled_back":
+            findings.append(
+                Finding(
+                    "high",
+                    f"The rollout would have been rolled back on {last['date']:%Y-%m-%d} during "
+                    f"the {last['stage']} stage: {last['reason']}. Money at risk before the "
+                    f"rollback: {format_money(self.money['at_risk'], cur)}.",
+                    money=self.money["at_risk"],
+                    currency=cur,
+                )
+            )
+        elif self.outcome == "promoted":
+            findings.append(
+                Finding(
+                    "info",
+                    f"The challenger would have been promoted on {last['date']:%Y-%m-%d}: no "
+                    "rollback rule fired during the plan.",
+                )
+            )
+        else:
+            findings.append(Finding("medium", f"No decision was reached: {last['reason']}."))
+        gain = self.money["realised"] - self.money["champion_only"]
+        findings.append(
+            Finding(
+                "info" if gain >= 0 else "medium",
+                f"Over the {self.days_replayed} replayed days the rollout realised "
+                f"{format_money(self.money['realised'], cur)} against "
+                f"{format_money(self.money['champion_only'], cur)} with the champion only and "
+                f"{format_money(self.money['big_bang'], cur)} switching everything on day one.",
+                money=gain,
+                currency=cur,
+            )
+        )
+        if self.days_replayed < self.plan_days:
+            findings.append(
+                Finding(
+                    "medium",
+                    f"The log covers {self.days_replayed} of the plan's {self.plan_days} days: "
+                    "only that much was replayed.",
+                )
+            )
+        findings.extend(Finding("low", note) for note in self.notes)
+        return most_severe_first(findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_json(
+            {
+                "outcome": self.outcome,
+                "decision_date": self.decision_date,
+                "days_replayed": self.days_replayed,
+                "plan_days": self.plan_days,
+                "log_days": self.log_days,
+                "currency": self.currency,
+                "money": self.money,
+                "plan": self.plan.to_dict(),
+                "triggers": [t.to_dict() for t in self.triggers],
+                "decisions": self.decisions.to_dict(orient="records"),
+                "timeline": self.timeline.to_dict(orient="records"),
+                "summary": [f.to_dict() for f in self.summary()],
+                "notes": list(self.notes),
+            }
+        )
+
+
+def _challenger_scores(case: Case, challenger) -> tuple[np.ndarray, str]:
+    serving = case.serving
+    if challenger is None:
+        name = case.columns.challenger
+        if not name:
+            raise ParameterError(
+                "the case has no challenger, so there is no candidate model to roll out",
+                where="case file: columns.challenger",
+                expected="a column of the serving log with the candidate model's scores, or "
+                "scores passed as simulate(case, challenger=...)",
+                fix="add columns.challenger to the case, pass a column name or an array of "
+                "scores aligned with the serving log; the skew audit's baseline models "
+                "(prodready.models) can serve as champion and challenger",
+            )
+        challenger = name
+    if isinstance(challenger, str):
+        if challenger not in serving.columns:
+            raise ParameterError(
+                f"the serving log has no column {challenger!r}",
+                where="simulate: challenger",
+                expected="a column of the serving log holding scores",
+                fix="pass one of: " + ", ".join(map(str, serving.columns[:20])),
+            )
+        values, label = serving[challenger], challenger
+    else:
+        values, label = challenger, "challenger (array)"
+    try:
+        scores = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            "the challenger's scores must be numbers", where="simulate: challenger"
+        ) from exc
+    if scores.shape[0] != len(serving):
+        raise ParameterError(
+            "the challenger's scores must be aligned with the serving log",
+            where="simulate: challenger",
+            expected=f"{len(serving)} scores (one per serving row)",
+            found=f"{scores.shape[0]}",
+        )
+    if not np.isfinite(scores).all():
+        raise ParameterError(
+            "the challenger's scores contain missing or infinite values",
+            where="simulate: challenger",
+            fix="fill or drop them; every served event needs a score",
+        )
+    return scores, label
+
+
+def _event_values(truth: np.ndarray, flags: np.ndarray, case: Case) -> np.ndarray:
+    m = case.business.value
+    return np.where(
+        flags,
+        np.where(truth == 1, m.true_positive, m.false_positive),
+        np.where(truth == 1, m.false_negative, m.true_negative),
+    ).astype(float) * (~np.isnan(truth))
+
+
+def _psi(challenger_counts: np.ndarray, champion_counts: np.ndarray) -> float:
+    p = champion_counts / champion_counts.sum()
+    q = challenger_counts / challenger_counts.sum()
+    p = np.where(p == 0, PSI_EPSILON, p)
+    q = np.where(q == 0, PSI_EPSILON, q)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+# statistics accumulated per scope and arm, in this order
+_STATS = ("n", "v", "v2", "flagged", "tp", "pos")
+
+
+def simulate(
+    case: Case,
+    plan: Plan | None = None,
+    triggers: list[Trigger] | None = None,
+    challenger=None,
+    seed: int = 0,
+) -> RolloutResult:
+    """Replay ``plan`` (default :meth:`Plan.default`) on the case's serving log with
+    ``triggers`` (default :func:`default_triggers`), the challenger being the case's challenger
+    column, another column's name, or an array of scores aligned with the serving log. Definitions
+    in the module docstring."""
+    plan = Plan.from_value(plan)
+    if case.task != "binary" or case.business is None or case.business.value is None:
+        raise ParameterError(
+            "the rollout replay needs a binary case with a business value matrix",
+            where="case file: task / business.value",
+            fix="set task: binary and business.value (money per TP, FP, FN, TN)",
+        )
+    triggers = tuple(default_triggers(case) if triggers is None else triggers)
+    for t in triggers:
+        if not isinstance(t, Trigger):
+            raise ParameterError("triggers must be Trigger objects", found=type(t).__name__)
+        if t.segment is not None and t.segment[0] not in case.serving.columns:
+            raise ParameterError(
+                f"the trigger's segment column {t.segment[0]!r} is not in the serving log",
+                where=f"trigger {t.name}",
+                fix="use a column of the serving log, e.g. ('region', 'international')",
+            )
+    cols, serving = case.columns, case.serving
+    scores1, challenger_label = _challenger_scores(case, challenger)
+    scores0 = serving[cols.prediction].to_numpy(float)
+    threshold = case.business.threshold
+    flags0, flags1 = scores0 >= threshold, scores1 >= threshold
+    truth = serving[cols.label].astype("Float64").to_numpy(float, na_value=np.nan)
+    v0, v1 = _event_values(truth, flags0, case), _event_values(truth, flags1, case)
+    labelled = ~np.isnan(truth)
+    notes: list[str] = []
+
+    times = pd.to_datetime(serving[cols.timestamp], utc=True)
+    origin = times.min().normalize()
+    day = ((times - origin) // pd.Timedelta(days=1)).to_numpy(np.int64)
+    if cols.label_time and cols.label_time in serving.columns:
+        arrival = pd.to_datetime(serving[cols.label_time], utc=True)
+        arrived = ((arrival - origin) // pd.Timedelta(days=1)).to_numpy(np.float64, na_value=np.nan)
+        known = np.where(np.isnan(arrived), NEVER, np.maximum(np.nan_to_num(arrived), day))
+    else:
+        known = day.copy()
+        notes.append("The case has no label_time: labels are taken as known on the event's day.")
+    known = np.where(labelled, known, NEVER).astype(np.int64)
+    if not labelled.any():
+        notes.append("No label ever arrives in the log: only the score PSI rule can fire.")
+    u = arm_position(serving[cols.id], seed)
+    log_days = int(day.max()) + 1
+
+    edges = np.unique(np.quantile(scores0, np.linspace(0.1, 0.9, 9)))
+    bins0 = np.searchsorted(edges, scores0, side="left")
+    bins1 = np.searchsorted(edges, scores1, side="left")
+    n_bins = edges.size + 1
+
+    scopes: list[tuple[str, Any] | None] = [None]
+    for t in triggers:
+        if t.segment not in scopes:
+            scopes.append(t.segment)
+    masks = [
+        np.ones(len(serving), bool)
+        if s is None
+        else (serving[s[0]] == s[1]).fillna(False).to_numpy(bool)
+        for s in scopes
+    ]
+
+    order = np.argsort(day, kind="stable")
+    bounds = np.searchsorted(day[order], np.arange(log_days + 1))
+    n_scopes, horizon = len(scopes), log_days + 1
+    pending = np.zeros((n_scopes, 2, len(_STATS), horizon))  # [scope, arm, stat, known day]
+    running = np.zeros((n_scopes, 2, len(_STATS)))
+    psi_counts = np.zeros((n_scopes, 2, n_bins))
+    decided = np.zeros(2)  # decisions per arm (overall scope)
+
+    stage_idx, stage_day = 0, 0
+    outcome, decision_date = None, None
+    decisions: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    money = {"realised": 0.0, "champion_only": 0.0, "big_bang": 0.0, "at_risk": 0.0}
+    d = 0
+    decisions.append(
+        {"date": origin, "stage": plan.stages[0].name, "action": "start", "reason": "plan starts"}
+    )
+    while d < log_days:
+        stage = plan.stages[stage_idx]
+        share = 0.0 if outcome == "rolled_back" else stage.share
+        idx = order[bounds[d] : bounds[d + 1]]
+        served1 = u[idx] < share / 100
+        money["realised"] += float(v1[idx][served1].sum() + v0[idx][~served1].sum())
+        money["champion_only"] += float(v0[idx].sum())
+        money["big_bang"] += float(v1[idx].sum())
+        if outcome is not None:
+            d += 1
+            if d >= min(log_days, plan.days if outcome == "rolled_back" else d):
+                break
+            continue
+        shadow = stage.share == 0
+        arm1 = np.ones(idx.size, bool) if shadow else served1
+        arm0 = np.ones(idx.size, bool) if shadow else ~served1
+        decided += [arm0.sum(), arm1.sum()]
+        kd = np.minimum(known[idx], log_days)  # NEVER -> the spare slot at log_days
+        for s, mask in enumerate(masks):
+            m = mask[idx]
+            for a, (arm, v, f, b) in enumerate(
+                ((arm0, v0, flags0, bins0), (arm1, v1, flags1, bins1))
+            ):
+                sel = arm & m
+                ii, k = idx[sel], kd[sel]
+                lab = labelled[ii]
+                w = [
+                    lab,
+                    v[ii],
+                    v[ii] ** 2,
+                    f[ii] & lab,
+                    f[ii] & (truth[ii] == 1),
+                    truth[ii] == 1,
+                ]
+                for j, weights in enumerate(w):
+                    pending[s, a, j] += np.bincount(k, weights=weights, minlength=horizon)
+                psi_counts[s, a] += np.bincount(b[ii], minlength=n_bins)
+        running += pending[:, :, :, d]
+
+        date = origin + pd.Timedelta(days=d)
+        row: dict[str, Any] = {"date": date, "stage": stage.name, "share": share}
+        row.update(_arm_kpis(running[0], decided))
+        fired: list[tuple[Trigger, str]] = []
+        for t in triggers:
+            s = scopes.index(t.segment)
+            fires, stat, reason = _check(t, running[s], psi_counts[s])
+            row[f"{t.name}: value"] = stat
+            row[f"{t.name}: fires"] = fires
+            if fires:
+                fired.append((t, reason))
+        rows.append(row)
+
+        stage_day += 1
+        rollback = [(t, r) for t, r in fired if t.action == "rollback"]
+        hold = [(t, r) for t, r in fired if t.action == "hold"]
+        if rollback:
+            outcome, decision_date = "rolled_back", date
+            money["at_risk"] = money["realised"] - money["champion_only"]
+            decisions.append(
+                {
+                    "date": date,
+                    "stage": stage.name,
+                    "action": "rollback",
+                    "reason": "; ".join(f"{t.name}: {r}" for t, r in rollback),
+                }
+            )
+        elif stage_day >= stage.days:
+            if hold:
+                decisions.append(
+                    {
+                        "date": date,
+                        "stage": stage.name,
+                        "action": "hold",
+                        "reason": "; ".join(f"{t.name}: {r}" for t, r in hold),
+                    }
+                )
+            elif stage_idx + 1 < len(plan.stages):
+                stage_idx, stage_day = stage_idx + 1, 0
+                decisions.append(
+                    {
+                        "date": date + pd.Timedelta(days=1),
+                        "stage": plan.stages[stage_idx].name,
+                        "action": "advance",
+                        "reason": f"{stage.name} completed without a rule firing",
+                    }
+                )
+            else:
+                outcome, decision_date = "promoted", date
+                money["at_risk"] = money["realised"] - money["champion_only"]
+                decisions.append(
+                    {
+                        "date": date,
+                        "stage": stage.name,
+                        "action": "promote",
+                        "reason": "every stage completed without a rollback",
+                    }
+                )
+        d += 1
+        if outcome == "promoted":
+            break
+    days_replayed = len(rows)
+    if outcome is None:
+        outcome = "held"
+        money["at_risk"] = money["realised"] - money["champion_only"]
+        decisions.append(
+            {
+                "date": origin + pd.Timedelta(days=days_replayed - 1),
+                "stage": plan.stages[stage_idx].name,
+                "action": "stop",
+                "reason": f"the log ended after {days_replayed} days, in the "
+                f"{plan.stages[stage_idx].name} stage (the plan needs {plan.days})",
+            }
+        )
+    if challenger_label != cols.challenger:
+        notes.append(f"Challenger scores: {challenger_label}.")
+    return RolloutResult(
+        outcome=outcome,
+        decisions=pd.DataFrame(decisions),
+        timeline=pd.DataFrame(rows),
+        money=money,
+        plan=plan,
+        triggers=triggers,
+        days_replayed=days_replayed,
+        plan_days=plan.days,
+        log_days=log_days,
+        currency=case.business.currency,
+        decision_date=decision_date,
+        notes=tuple(notes),
+    )
+
+
+def _mean_var(stats: np.ndarray) -> tuple[float, float, float]:
+    """Mean value per decision, its per-observation variance and count, from the sums."""
+    n = stats[0]
+    if n < 2:
+        return np.nan, np.nan, n
+    mean = stats[1] / n
+    var = max(stats[2] / n - mean**2, 0.0) * n / (n - 1)
+    return mean, var, n
+
+
+def _arm_kpis(stats: np.ndarray, decided: np.ndarray) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for a, arm in enumerate(("champion", "challenger")):
+        mean, var, n = _mean_var(stats[a])
+        low, high = confidence_sequence(
+            mean * 1000, var * 1e6 / n if n >= 2 else np.nan, mixing_variance(var * 1e6, TIGHT_AT)
+        )
+        out[f"{arm} decisions"] = float(decided[a])
+        out[f"{arm} labelled"] = float(n)
+        out[f"{arm} value per 1000"] = float(mean * 1000)
+        out[f"{arm} value low"] = float(low)
+        out[f"{arm} value high"] = float(high)
+        flagged = stats[a][3]
+        out[f"{arm} precision"] = float(stats[a][4] / flagged) if flagged else np.nan
+    return out
+
+
+def _check(t: Trigger, stats: np.ndarray, counts: np.ndarray) -> tuple[bool, float, str]:
+    """(fires, statistic, reason) for one rule on the cumulative statistics of its scope."""
+    if t.kind == "score_psi":
+        if counts[0].sum() < MIN_SCORES or counts[1].sum() < MIN_SCORES:
+            return False, np.nan, ""
+        psi = _psi(counts[1], counts[0])
+        return psi > t.limit, psi, f"PSI {psi:.2f} above {t.limit:g}"
+    if t.kind == "business_value":
+        m0, var0, n0 = _mean_var(stats[0])
+        m1, var1, n1 = _mean_var(stats[1])
+        if min(n0, n1) < MIN_LABELLED:
+            return False, np.nan, ""
+        est = (m1 - m0) * 1000
+        variance = (var1 / n1 + var0 / n0) * 1e6
+        tau2 = mixing_variance((var0 + var1) / 2 * 1e6, TIGHT_AT)
+        _, high = confidence_sequence(est, variance, tau2, t.alpha)
+        return (
+            bool(high < -t.margin),
+            float(est),
+            f"challenger minus champion {est:,.0f} per 1,000 decisions "
+            f"(upper {1 - t.alpha:.0%} bound {float(high):,.0f})",
+        )
+    # metric_floor on the challenger arm: precision = TP / flagged, recall = TP / positives
+    k = stats[1][3] if t.metric == "precision" else stats[1][5]
+    if k < MIN_LABELLED:
+        return False, np.nan, ""
+    p = stats[1][4] / k
+    null_var = t.floor * (1 - t.floor)  # the variance at the floor (a score-test band)
+    _, high = confidence_sequence(p, null_var / k, mixing_variance(null_var, TIGHT_AT), t.alpha)
+    return (
+        bool(high < t.floor),
+        float(p),
+        f"{t.metric} {p:.3f} (upper bound {float(high):.3f}) below {t.floor:.3f}",
+    )

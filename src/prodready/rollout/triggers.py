@@ -1,0 +1,155 @@
+"""Rollback and hold rules, checked once a day on what is known that day.
+
+Kinds (each may be restricted to a segment ``(column, value)`` of the serving log):
+
+* ``"business_value"``: fires when the challenger's business value per 1,000 decisions is worse
+  than the champion's by more than ``margin`` (money per 1,000 decisions), with confidence
+  ``1 - alpha``: the upper end of the anytime-valid confidence sequence of
+  ``challenger - champion`` (see :mod:`prodready.rollout.sequential`) is below ``-margin``.
+  Uses labelled decisions only, once their label has arrived.
+* ``"metric_floor"``: fires when the challenger's ``metric`` (``"precision"`` at the case's
+  threshold: fraud among flagged; or ``"recall"``) is below ``floor`` with confidence
+  ``1 - alpha`` (upper end of its confidence sequence below the floor). Labelled only.
+* ``"score_psi"``: fires when the PSI of the challenger's scores against the champion's (same
+  decile bins as :func:`prodready.stats.drift.numeric_drift`, natural log, 1e-4 smoothing) is
+  above ``limit``, once both sides have at least 100 scores. Label-free: it can fire on day 1.
+
+``action`` is ``"rollback"`` (stop, serve the champion only from the next day) or ``"hold"``
+(do not advance to the next stage while the rule fires).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from prodready.case import Case
+from prodready.errors import ParameterError
+
+KINDS = ("business_value", "metric_floor", "score_psi")
+ACTIONS = ("rollback", "hold")
+METRICS = ("precision", "recall")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One rule; see the module docstring for each kind's definition."""
+
+    kind: Literal["business_value", "metric_floor", "score_psi"]
+    action: Literal["rollback", "hold"] = "rollback"
+    margin: float = 0.0
+    metric: str = "precision"
+    floor: float | None = None
+    limit: float = 0.25
+    segment: tuple[str, Any] | None = None
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ParameterError(
+                f"unknown trigger kind {self.kind!r}",
+                where="rollout trigger",
+                expected=", ".join(KINDS),
+                fix="pick one of the kinds listed",
+            )
+        if self.action not in ACTIONS:
+            raise ParameterError(
+                f"unknown trigger action {self.action!r}",
+                where=f"rollout trigger {self.kind}",
+                expected="'rollback' or 'hold'",
+            )
+        if not 0 < self.alpha < 1:
+            raise ParameterError(
+                "alpha must be between 0 and 1",
+                where=f"trigger {self.name}",
+                found=repr(self.alpha),
+            )
+        if self.kind == "metric_floor":
+            if self.metric not in METRICS:
+                raise ParameterError(
+                    f"unknown metric {self.metric!r} for a metric floor",
+                    where=f"trigger {self.name}",
+                    expected=", ".join(METRICS),
+                )
+            if self.floor is None or not 0 <= self.floor <= 1:
+                raise ParameterError(
+                    "a metric floor needs floor between 0 and 1",
+                    where=f"trigger {self.name}",
+                    found=repr(self.floor),
+                    fix="e.g. Trigger('metric_floor', metric='precision', floor=0.02)",
+                )
+        if self.kind == "score_psi" and not self.limit > 0:
+            raise ParameterError(
+                "the PSI limit must be positive",
+                where=f"trigger {self.name}",
+                found=repr(self.limit),
+            )
+        if self.kind == "business_value" and self.margin < 0:
+            raise ParameterError(
+                "the margin must be zero or positive (money per 1,000 decisions)",
+                where=f"trigger {self.name}",
+                found=repr(self.margin),
+            )
+        if self.segment is not None:
+            if not (isinstance(self.segment, tuple | list) and len(self.segment) == 2):
+                raise ParameterError(
+                    "a segment is a (column, value) pair",
+                    where=f"trigger {self.kind}",
+                    found=repr(self.segment),
+                    fix="e.g. segment=('region', 'international')",
+                )
+            object.__setattr__(self, "segment", (str(self.segment[0]), self.segment[1]))
+
+    @property
+    def name(self) -> str:
+        if self.kind == "business_value":
+            base = f"value per 1,000 worse by > {self.margin:g}"
+        elif self.kind == "metric_floor":
+            base = (
+                f"{self.metric} < {self.floor if self.floor is None else format(self.floor, '.3g')}"
+            )
+        else:
+            base = f"score PSI > {self.limit:g}"
+        if self.segment is not None:
+            base += f" [{self.segment[0]} == {self.segment[1]}]"
+        return base
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "name": self.name,
+            "kind": self.kind,
+            "action": self.action,
+            "alpha": self.alpha,
+            "segment": list(self.segment) if self.segment else None,
+        }
+        if self.kind == "business_value":
+            out["margin"] = self.margin
+        elif self.kind == "metric_floor":
+            out.update(metric=self.metric, floor=self.floor)
+        else:
+            out["limit"] = self.limit
+        return out
+
+
+def default_triggers(case: Case) -> list[Trigger]:
+    """The default set, all ``rollback`` at 95% confidence:
+
+    1. business value: the challenger worse than the champion by any amount (margin 0);
+    2. precision at the case's threshold below half the champion's precision on the case's
+       labelled serving log (what the team knew of its current model), skipped when the
+       champion flags no labelled event;
+    3. score PSI of the challenger against the champion above 0.25 (a significant shift).
+    """
+    triggers = [Trigger("business_value", margin=0.0)]
+    labelled = case.labelled_serving
+    if case.business is not None and len(labelled):
+        flagged = labelled[case.columns.prediction].to_numpy(float) >= case.business.threshold
+        truth = labelled[case.columns.label].to_numpy(float)
+        if flagged.any():
+            precision = float(np.mean(truth[flagged] == 1))
+            if precision > 0:
+                triggers.append(Trigger("metric_floor", metric="precision", floor=precision / 2))
+    triggers.append(Trigger("score_psi", limit=0.25))
+    return triggers
