@@ -380,3 +380,18 @@ def fmt_dates(start: Any, end: Any) -> str:
     if start is None or end is None or pd.isna(start) or pd.isna(end):
         return ""
     return f"{start:%d %b %Y} – {end:%d %b %Y}"
+
+
+SEVERITY_BADGES = {
+    "high": (":material/error:", "red"),
+    "medium": (":material/warning:", "orange"),
+    "low": (":material/info:", "blue"),
+    "info": (":material/check_circle:", "green"),
+    "none": (":material/check_circle:", "green"),
+}
+
+
+def badge(severity: str) -> str:
+    """A coloured badge for a severity, as every page shows findings."""
+    icon, colour = SEVERITY_BADGES.get(severity, SEVERITY_BADGES["info"])
+    return f":{colour}-badge[{icon} {severity}]"

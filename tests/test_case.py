@@ -363,3 +363,20 @@ def test_from_frames_messages_name_the_uploaded_files() -> None:
             names=("train.csv", "log.parquet"),
         )
     assert "log.parquet, column 'score', row 3: 1 score(s) are outside [0, 1]" in str(info.value)
+
+
+def test_whole_number_codes_read_as_floats_match_integer_codes() -> None:
+    training, serving = frames()
+    training["code"] = np.arange(N) % 3  # integers
+    serving["code"] = (np.arange(N) % 3).astype(float)
+    serving.loc[4, "code"] = np.nan  # a gap makes the column float: 1.0, 2.0, NaN
+    case = Case.from_frames(
+        training,
+        serving,
+        task="binary",
+        label="y",
+        prediction="score",
+        timestamp="ts",
+        features={"code": "categorical"},
+    )
+    assert set(case.serving["code"].dropna()) == {"0", "1", "2"} == set(case.training["code"])

@@ -84,10 +84,20 @@ def test_metric_gap_tells_the_offline_vs_production_story(result: SkewAudit) -> 
 
 def test_pvalues_are_benjamini_hochberg_adjusted(case: Case, result: SkewAudit) -> None:
     frame = result.to_frame()
-    raw = stats.ks_2samp(case.training["amount"].dropna(), case.serving["amount"].dropna()).pvalue
-    assert frame.loc["amount", "ks_pvalue"] >= raw - 1e-15
-    pvalues = pd.concat([frame["ks_pvalue"], frame["chi2_pvalue"]]).dropna()
-    assert ((pvalues >= 0) & (pvalues <= 1)).all()
+    raw = {}
+    for feature in case.features:
+        training = case.training[feature.name].dropna()
+        serving = case.serving[feature.name].dropna()
+        if feature.type == "numeric":
+            raw[feature.name] = stats.ks_2samp(training, serving).pvalue
+        else:
+            counts = pd.concat([training.value_counts(), serving.value_counts()], axis=1)
+            raw[feature.name] = stats.chi2_contingency(counts.fillna(0).to_numpy().T).pvalue
+    names = list(raw)
+    adjusted = stats.false_discovery_control([raw[n] for n in names])
+    for name, expected in zip(names, adjusted, strict=True):
+        column = "ks_pvalue" if frame.loc[name, "kind"] == "numeric" else "chi2_pvalue"
+        assert frame.loc[name, column] == pytest.approx(expected, rel=1e-6, abs=1e-300)
 
 
 def test_by_month_covers_every_serving_month(case: Case, result: SkewAudit) -> None:
@@ -199,3 +209,50 @@ def test_bad_features_get_a_note_and_the_rest_is_audited() -> None:
     good = frame.loc["good"]
     assert good["note"] == "" and good["psi"] > 0.1 and good["ks_stat"] > 0.1
     assert frame.loc["empty", "missing_serving"] == 1.0
+
+
+def test_feature_absent_from_serving_is_graded_and_the_models_still_score() -> None:
+    import dataclasses
+
+    case = samples.load()
+    lacking = dataclasses.replace(case, serving=case.serving.drop(columns="customer_age"))
+    result = audit(lacking)
+    row = result.to_frame().loc["customer_age"]
+    assert row["missing_serving"] == 1.0 and row["severity"] == "high"
+    assert "not in the serving log" in row["note"]
+    gap = result.metric_gap
+    assert not np.isnan(gap.serving) and not np.isnan(gap.honest_serving)
+
+
+def test_tolerance_decides_what_counts_as_the_same_value() -> None:
+    rng = np.random.default_rng(5)
+    n = 300
+    training = pd.DataFrame(
+        {
+            "id": [f"e{i}" for i in range(n)],
+            "ts": pd.date_range("2025-01-01", periods=n, freq="h"),
+            "y": rng.integers(0, 2, n),
+            "p": rng.random(n),
+            "x": rng.lognormal(size=n),
+        }
+    )
+    serving = training.assign(x=training["x"] * 1.01)  # 1% apart on every shared event
+    case = Case.from_frames(
+        training, serving, task="binary", label="y", prediction="p", timestamp="ts", id="id"
+    )
+    assert audit(case).to_frame().loc["x", "row_mismatch_rate"] == 1.0
+    assert audit(case, tolerance=0.02).to_frame().loc["x", "row_mismatch_rate"] == 0.0
+
+
+def test_bad_thresholds_get_a_clear_message() -> None:
+    with pytest.raises(ParameterError, match="alpha must be a number between 0 and 1"):
+        Thresholds.from_value({"alpha": "x"})
+    with pytest.raises(ParameterError, match="must map measures to bands"):
+        Thresholds.from_value({"features": {"x1": [1, 2, 3]}})
+    with pytest.raises(ParameterError, match="does not have: nope"):
+        audit(raw_case(), thresholds={"features": {"nope": {"psi": [1, 2, 3]}}})
+
+
+def test_distribution_table_of_an_unknown_feature() -> None:
+    with pytest.raises(ParameterError, match="'nope' is not a feature of the case"):
+        distribution_table(raw_case(), "nope")

@@ -15,12 +15,6 @@ MEANING = {
     "toss)",
     "mae": "the average size of the model's error, in the label's unit (lower is better)",
 }
-SEVERITY = {
-    "high": (":material/error:", "red"),
-    "medium": (":material/warning:", "orange"),
-    "low": (":material/info:", "blue"),
-    "info": (":material/check_circle:", "green"),
-}
 
 st.title("Overview")
 state.intro(
@@ -108,8 +102,7 @@ findings = ov.summary()
 if findings:
     st.subheader("What stands out")
     for finding in findings:
-        icon, colour = SEVERITY.get(finding.severity, SEVERITY["info"])
-        st.markdown(f":{colour}-badge[{icon} {finding.severity}] {finding.text}")
+        st.markdown(f"{state.badge(finding.severity)} {finding.text}")
 
 state.figure(
     charts.offline_vs_serving(ov),

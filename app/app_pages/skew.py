@@ -11,14 +11,6 @@ from prodready import charts
 from prodready.errors import ProdreadyError
 from prodready.metrics import HIGHER_IS_BETTER
 
-SEVERITY = {
-    "high": (":material/error:", "red"),
-    "medium": (":material/warning:", "orange"),
-    "low": (":material/info:", "blue"),
-    "info": (":material/check_circle:", "green"),
-    "none": (":material/check_circle:", "green"),
-}
-
 st.title("Skew audit")
 state.intro(
     "Whether production feeds the model what training fed it, feature by feature and row by "
@@ -35,10 +27,7 @@ frame = result.to_frame()
 gap = result.metric_gap
 name = state.slug(case.name)
 
-
-def badge(severity: str) -> str:
-    icon, colour = SEVERITY.get(severity, SEVERITY["info"])
-    return f":{colour}-badge[{icon} {severity}]"
+badge = state.badge
 
 
 # -- headline --------------------------------------------------------------------------------

@@ -29,10 +29,6 @@ PROBLEM_COLOURS = {  # one colour per kind of problem, the same in every figure 
     "": NEUTRAL,
 }
 NO_PROBLEM = "no problem found"
-MODEL_LABELS = {
-    "all features": "all features",
-    "prediction-time features only": "prediction-time features only",
-}
 
 
 def skew_ranking(audit: SkewAudit) -> go.Figure:
@@ -254,7 +250,7 @@ def production_gap(metric_gap: MetricGap) -> go.Figure:
     """Offline (held-out training) against serving metric, for the model with all features and
     the one with prediction-time features only."""
     table = metric_gap.table
-    models = [MODEL_LABELS.get(str(m), str(m)) for m in table.index]
+    models = [str(m) for m in table.index]
     fig = go.Figure()
     names = {
         "offline": f"offline (training held out from {metric_gap.holdout_start:%d %b %Y})",

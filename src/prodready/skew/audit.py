@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from prodready.case import Case
+from prodready.errors import ParameterError
 from prodready.metrics import HIGHER_IS_BETTER
 from prodready.results import Finding, format_duration, format_money, most_severe_first, to_json
 from prodready.skew.distribution import ALL_COLUMNS, drift_by_feature
@@ -80,8 +81,12 @@ def audit(
     *,
     seed: int = 0,
     thresholds: Thresholds | Mapping[str, Any] | None = None,
+    tolerance: float = 1e-6,
 ) -> SkewAudit:
     """Run the skew audit on ``case``.
+
+    ``tolerance``: two numbers logged for the same event match when they differ by at most
+    this fraction of the larger (``numpy.isclose`` with ``rtol=tolerance``).
 
     Distribution measures: see :mod:`prodready.stats.drift` (PSI on 10 training-quantile bins,
     natural log; Jensen-Shannon distance in base 2; Wasserstein / training standard deviation;
@@ -92,9 +97,16 @@ def audit(
     prediction time or suspected of leakage is ``high``.
     """
     bands = Thresholds.from_value(thresholds)
+    unknown = sorted(set(bands.features) - set(case.feature_names))
+    if unknown:
+        raise ParameterError(
+            f"thresholds name feature(s) the case does not have: {', '.join(unknown)}",
+            expected=f"features of the case: {', '.join(case.feature_names)}",
+            fix="correct the feature names under 'features' in the thresholds",
+        )
     drifts = drift_by_feature(case)
     modelled = _modelled(case, [name for name, drift in drifts.items() if not drift.usable])
-    rows = row_skew(case, seed=seed)
+    rows = row_skew(case, rtol=tolerance, seed=seed)
     leakage = probe_leakage(modelled, seed=seed)
     gap = metric_gap(modelled, seed=seed)
     records, months = [], []
@@ -137,16 +149,20 @@ def audit(
 
 def _modelled(case: Case, unusable: list[str]) -> Case:
     """The case the baseline models see: without features whose type differs between the two
-    data sets (a model cannot be fitted on one and applied to the other)."""
-    if not unusable:
+    data sets (a model cannot be fitted on one and applied to the other), and with a feature the
+    serving log lacks present but empty, which is what production feeds the model."""
+    absent = [f.name for f in case.features if f.name not in case.serving]
+    if not unusable and not absent:
         return case
     kept = [f for f in case.features if f.name not in unusable]
     spec = case.spec.model_copy(update={"features": kept})
-    return Case(spec=spec, training=case.training, serving=case.serving, path=case.path)
+    serving = case.serving.assign(**dict.fromkeys(absent, np.nan))
+    return Case(spec=spec, training=case.training, serving=serving, path=case.path)
 
 
 def _missing(case: Case, name: str) -> dict[str, float]:
-    serving = case.serving[name].isna().mean() if name in case.serving else float("nan")
+    """Missing rates; a feature the serving log lacks is missing on every serving row."""
+    serving = case.serving[name].isna().mean() if name in case.serving else 1.0
     return {"missing_train": float(case.training[name].isna().mean()), "missing_serving": serving}
 
 
@@ -251,7 +267,13 @@ def _feature_text(name: str, row: pd.Series, leakage_reason: str) -> str:
             f"{name} differs between the offline and the online pipeline on "
             f"{row['row_mismatch_rate']:.0%} of the events both logged"
         )
-        return text + (f" ({row['unit_hint']})." if row["unit_hint"] else ".")
+        text += f" ({row['unit_hint']})." if row["unit_hint"] else "."
+        if row["availability_lag"]:
+            text += (
+                f" It is declared available {row['availability_lag']} after the event: check "
+                "that both pipelines apply that lag and the same window."
+            )
+        return text
     if problem == "unseen categories":
         return f"{row['unseen_share']:.1%} of serving rows have a {name} value training never saw."
     if problem == "missing values":

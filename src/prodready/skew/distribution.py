@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from prodready.case import Case
-from prodready.errors import ProdreadyError
+from prodready.errors import ParameterError, ProdreadyError
 from prodready.spec import Feature
 from prodready.stats.drift import (
     CategoricalReference,
@@ -81,6 +81,8 @@ def feature_drift(case: Case, feature: Feature, months: Months | None = None) ->
     """Compare one feature's training values with its serving values, overall and by month
     (``months`` from :func:`serving_months`, computed here when not given)."""
     empty = {c: float("nan") for c in ALL_COLUMNS}
+    if feature.name not in case.training:
+        return FeatureDrift(empty, _no_months(), "not in the training data", usable=False)
     if feature.name not in case.serving:
         note = "not in the serving log"
         if not feature.available_at_prediction:
@@ -154,7 +156,10 @@ def _degenerate_note(training: pd.Series) -> str:
         kind = "constant" if pd.api.types.is_numeric_dtype(training.dtype) else "a single category"
         value = training.iloc[0]
         value = value.item() if isinstance(value, np.generic) else value
-        return f"{kind} in training ({value!r}): some measures are undefined"
+        undefined = (
+            "the chi-square test" if kind != "constant" else "the scaled Wasserstein distance"
+        )
+        return f"{kind} in training ({value!r}): {undefined} is undefined"
     return ""
 
 
@@ -192,6 +197,12 @@ def distribution_table(case: Case, feature: str, *, bins: int = 30) -> pd.DataFr
     summed as ``(other)`` (columns ``category``, ``training``, ``serving``). Shares are of
     non-missing values.
     """
+    if feature not in case.feature_names:
+        raise ParameterError(
+            f"{feature!r} is not a feature of the case",
+            expected=f"one of {', '.join(case.feature_names)}",
+            fix="pick a feature from the audit's table",
+        )
     spec = case.spec.feature(feature)
     training = case.training[feature].dropna()
     serving = case.serving[feature].dropna() if feature in case.serving else pd.Series([])

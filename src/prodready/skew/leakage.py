@@ -173,8 +173,16 @@ def _probe_feature(
         if np.isnan(x_train).all():
             row["note"] = f"{name} has no numeric value in training"
             return row
-        median = float(np.nanmedian(x_train))
-        x_fit = np.where(np.isnan(x_train), median, x_train)
+        # Binary: the feature's own model is the label rate of its training-quantile bin, out
+        # of fold, so a non-monotone leak (the outcome at both ends of the range) is caught too.
+        # Regression: the raw value (Spearman's rho is already a rank statistic).
+        edges = _bin_edges(x_train)
+        constant = np.nanmin(x_train) == np.nanmax(x_train)
+        if task == "binary" and not constant:
+            x_fit = _oof_encoding(_bins(x_train, edges), y_train, folds)
+        else:
+            median = float(np.nanmedian(x_train))
+            x_fit = np.where(np.isnan(x_train), median, x_train)
     else:
         x_fit = _oof_encoding(_categories(training[name]), y_train, folds)
     train_raw = _raw_strength(x_fit, y_train, task)
@@ -189,7 +197,10 @@ def _probe_feature(
     else:
         if numeric:
             x_serve = pd.to_numeric(serving[name], errors="coerce").to_numpy("float64", np.nan)
-            x_serve = np.where(np.isnan(x_serve), median, x_serve)
+            if task == "binary" and not constant:
+                x_serve = _apply_encoding(_bins(x_train, edges), y_train, _bins(x_serve, edges))
+            else:
+                x_serve = np.where(np.isnan(x_serve), median, x_serve)
         else:
             x_serve = _apply_encoding(
                 _categories(training[name]), y_train, _categories(serving[name])
@@ -202,6 +213,21 @@ def _probe_feature(
             notes.append("too few labelled serving rows of each class to judge a drop")
     row["note"] = "; ".join(notes)
     return row
+
+
+NUMERIC_BINS = 20  # training-quantile bins of a numeric feature's own model
+
+
+def _bin_edges(values: np.ndarray) -> np.ndarray:
+    present = values[~np.isnan(values)]
+    return np.unique(np.quantile(present, np.linspace(0, 1, NUMERIC_BINS + 1)[1:-1]))
+
+
+def _bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin number of each value as a category key; missing values get a key of their own."""
+    keys = np.searchsorted(edges, values, side="left").astype(object)
+    keys[np.isnan(values)] = _MISSING
+    return keys
 
 
 def _categories(values: pd.Series) -> np.ndarray:

@@ -65,12 +65,25 @@ class Thresholds:
             m: _band(m, value[m], "thresholds") for m in cls.measures() if m in value
         }
         if "alpha" in value:
-            alpha = float(value["alpha"])
+            try:
+                alpha = float(value["alpha"])
+            except (TypeError, ValueError):
+                alpha = float("nan")
             if not 0 < alpha < 1:
-                raise ParameterError("alpha must be between 0 and 1", found=str(alpha))
+                raise ParameterError(
+                    "alpha must be a number between 0 and 1",
+                    found=repr(value["alpha"]),
+                    fix="e.g. alpha: 0.05",
+                )
             kwargs["alpha"] = alpha
         per_feature = {}
         for feature, bands in dict(value.get("features") or {}).items():
+            if not isinstance(bands, Mapping):
+                raise ParameterError(
+                    f"the thresholds for feature {feature!r} must map measures to bands",
+                    found=repr(bands)[:80],
+                    fix=f'e.g. "features": {{"{feature}": {{"psi": [0.1, 0.2, 0.3]}}}}',
+                )
             wrong = sorted(set(bands) - set(cls.measures()))
             if wrong:
                 raise ParameterError(
