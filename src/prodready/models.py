@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
@@ -50,10 +50,13 @@ class FittedModel:
         return [*self.categorical, *self.numeric]
 
     def predict_score(self, frame: pd.DataFrame) -> np.ndarray:
-        """Probability of the positive class for each row of ``frame``."""
+        """Probability of the positive class (binary) or the predicted value (regression) for
+        each row of ``frame``."""
         inputs = _inputs(frame, self.categorical, self.numeric)
         with threadpool_limits(limits=_THREADS, user_api="openmp"):
-            return self.pipeline.predict_proba(inputs)[:, 1]
+            if hasattr(self.pipeline, "predict_proba"):
+                return self.pipeline.predict_proba(inputs)[:, 1]
+            return self.pipeline.predict(inputs)
 
 
 def _inputs(
@@ -87,12 +90,18 @@ def _inputs(
 
 
 def fit(
-    training: pd.DataFrame, features: list[Feature], label: str, *, seed: int = 0
+    training: pd.DataFrame,
+    features: list[Feature],
+    label: str,
+    *,
+    seed: int = 0,
+    task: str = "binary",
 ) -> FittedModel:
     """Fit the baseline on the rows of ``training`` whose label is known.
 
     Categoricals are ordinal-encoded (unseen values become -1, which the booster treats as
     missing) and used as native categorical splits; missing numbers are handled natively.
+    ``task="regression"`` fits the same pipeline with a squared-error booster.
     """
     if not features:
         raise ParameterError("a model needs at least one feature", fix="pass the case's features")
@@ -107,8 +116,11 @@ def fit(
     categorical = tuple(f.name for f in features if f.type == "categorical")
     numeric = tuple(f.name for f in features if f.type == "numeric")
     labelled = training[training[label].notna()]
-    target = labelled[label].astype("int64").to_numpy()
-    if len(np.unique(target)) < 2:
+    if task == "regression":
+        target = labelled[label].to_numpy(dtype="float64")
+    else:
+        target = labelled[label].astype("int64").to_numpy()
+    if task == "binary" and len(np.unique(target)) < 2:
         raise DataError(
             "the label has a single class, so there is nothing to learn",
             where=label,
@@ -130,7 +142,10 @@ def fit(
         ]
     )
     is_categorical = [True] * len(categorical) + [False] * len(numeric)
-    booster = HistGradientBoostingClassifier(
+    booster_class = (
+        HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
+    )
+    booster = booster_class(
         categorical_features=is_categorical, random_state=seed, **_HYPER_PARAMETERS
     )
     pipeline = Pipeline([("encode", encode), ("model", booster)])

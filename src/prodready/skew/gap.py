@@ -28,11 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OrdinalEncoder
-from threadpoolctl import threadpool_limits
 
 from prodready import metrics, models
 from prodready.case import Case
@@ -230,50 +225,9 @@ def _evaluate(
 
 
 def _fit(case: Case, fit_part: pd.DataFrame, features: list[Feature], seed: int) -> Any:
-    """A scoring function: the baseline classifier, or its regression twin."""
-    label = case.columns.label
-    if case.task == "binary":
-        fitted = models.fit(fit_part, features, label, seed=seed)
-        return fitted.predict_score
-    return _fit_regressor(fit_part, features, label, seed)
-
-
-def _fit_regressor(frame: pd.DataFrame, features: list[Feature], label: str, seed: int) -> Any:
-    """The baseline's regression twin: same encoding, same fixed booster settings.
-
-    ``prodready.models.fit`` only fits classifiers; a regression case needs the same model with
-    a squared-error loss so both tasks are judged by one documented pipeline.
-    """
-    categorical = [f.name for f in features if f.type == "categorical"]
-    numeric = [f.name for f in features if f.type == "numeric"]
-    labelled = frame[frame[label].notna()]
-    encode = ColumnTransformer(
-        [
-            (
-                "categorical",
-                OrdinalEncoder(
-                    handle_unknown="use_encoded_value", unknown_value=-1, max_categories=250
-                ),
-                categorical,
-            ),
-            ("numeric", "passthrough", numeric),
-        ]
-    )
-    booster = HistGradientBoostingRegressor(
-        categorical_features=[True] * len(categorical) + [False] * len(numeric),
-        random_state=seed,
-        **models._HYPER_PARAMETERS,
-    )
-    pipeline = Pipeline([("encode", encode), ("model", booster)])
-    target = labelled[label].to_numpy(dtype="float64")
-    with threadpool_limits(limits=models._THREADS, user_api="openmp"):
-        pipeline.fit(models._inputs(labelled, categorical, numeric), target)
-
-    def predict(rows: pd.DataFrame) -> np.ndarray:
-        with threadpool_limits(limits=models._THREADS, user_api="openmp"):
-            return pipeline.predict(models._inputs(rows, categorical, numeric))
-
-    return predict
+    """A scoring function: the case's baseline model (a classifier, or its regression twin)."""
+    fitted = models.fit(fit_part, features, case.columns.label, seed=seed, task=case.task)
+    return fitted.predict_score
 
 
 def _best_threshold(case: Case, truth: pd.Series, score: np.ndarray) -> float:
