@@ -45,6 +45,7 @@ from prodready.rollout.triggers import Trigger, default_triggers
 MIN_LABELLED = 30  # labelled events per arm before a label-based rule may fire
 MIN_SCORES = 100  # scores per arm before the PSI rule may fire
 PSI_EPSILON = 1e-4
+PSI_WINDOW_DAYS = 7  # the score PSI rule compares the last 7 days of each arm's scores
 TIGHT_AT = 1000  # the confidence sequences are tightest near this many observations per arm
 NEVER = np.iinfo(np.int64).max // 4
 
@@ -290,7 +291,7 @@ def simulate(
     n_scopes, horizon = len(scopes), log_days + 1
     pending = np.zeros((n_scopes, 2, len(_STATS), horizon))  # [scope, arm, stat, known day]
     running = np.zeros((n_scopes, 2, len(_STATS)))
-    psi_counts = np.zeros((n_scopes, 2, n_bins))
+    psi_daily = np.zeros((horizon, n_scopes, 2, n_bins))  # score bins per day, for a window
     decided = np.zeros(2)  # decisions per arm (overall scope)
 
     stage_idx, stage_day = 0, 0
@@ -338,12 +339,15 @@ def simulate(
                 ]
                 for j, weights in enumerate(w):
                     pending[s, a, j] += np.bincount(k, weights=weights, minlength=horizon)
-                psi_counts[s, a] += np.bincount(b[ii], minlength=n_bins)
+                psi_daily[d, s, a] += np.bincount(b[ii], minlength=n_bins)
         running += pending[:, :, :, d]
 
         date = origin + pd.Timedelta(days=d)
         row: dict[str, Any] = {"date": date, "stage": stage.name, "share": share}
         row.update(_arm_kpis(running[0], decided))
+        # score shift is judged on recent days: a cumulative count would let weeks of healthy
+        # shadow scores hide a pipeline that breaks once the challenger serves
+        psi_counts = psi_daily[max(0, d - PSI_WINDOW_DAYS + 1) : d + 1].sum(axis=0)
         fired: list[tuple[Trigger, str]] = []
         for t in triggers:
             s = scopes.index(t.segment)

@@ -10,9 +10,11 @@ Kinds (each may be restricted to a segment ``(column, value)`` of the serving lo
 * ``"metric_floor"``: fires when the challenger's ``metric`` (``"precision"`` at the case's
   threshold: fraud among flagged; or ``"recall"``) is below ``floor`` with confidence
   ``1 - alpha`` (upper end of its confidence sequence below the floor). Labelled only.
-* ``"score_psi"``: fires when the PSI of the challenger's scores against the champion's (same
-  decile bins as :func:`prodready.stats.drift.numeric_drift`, natural log, 1e-4 smoothing) is
-  above ``limit``, once both sides have at least 100 scores. Label-free: it can fire on day 1.
+* ``"score_psi"``: fires when the PSI of the challenger's scores against the champion's over
+  the last 7 days (same decile bins as :func:`prodready.stats.drift.numeric_drift`, natural log,
+  1e-4 smoothing) is above ``limit``, once both sides have at least 100 scores in the window.
+  Label-free: it can fire on day 1; the window lets a break after weeks of healthy shadow
+  scores show at once.
 
 ``action`` is ``"rollback"`` (stop, serve the champion only from the next day) or ``"hold"``
 (do not advance to the next stage while the rule fires).

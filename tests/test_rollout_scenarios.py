@@ -1,0 +1,57 @@
+"""The one-click scenarios replayed with the default plan and triggers on the sample case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prodready import samples
+from prodready.errors import ParameterError
+from prodready.rollout import Plan, simulate
+from prodready.rollout.scenarios import SCENARIOS, challenger_scores
+
+
+@pytest.fixture(scope="module")
+def case():
+    return samples.load()
+
+
+def test_identical_challenger_is_promoted(case) -> None:
+    scores = challenger_scores(case, "identical challenger (A/A)")
+    assert np.array_equal(scores, case.serving[case.columns.prediction].to_numpy())
+    assert simulate(case, challenger=scores).outcome == "promoted"
+
+
+def test_broken_challenger_is_rolled_back_during_the_canary(case) -> None:
+    scores = challenger_scores(case, "broken challenger")
+    champion = case.serving[case.columns.prediction].to_numpy()
+    stages = Plan.default().to_frame().set_index("name")
+    first_served = int(stages.loc["canary", "first_day"])
+    times = case.serving[case.columns.timestamp]
+    day = ((times - times.min().normalize()) // pd.Timedelta(days=1)).to_numpy()
+    assert np.array_equal(scores[day < first_served], champion[day < first_served])
+    assert (scores[day >= first_served] > champion[day >= first_served]).mean() > 0.95
+    result = simulate(case, challenger=scores)
+    assert result.outcome == "rolled_back"
+    last = result.decisions.iloc[-1]
+    assert last["action"] == "rollback" and last["stage"] == "canary"
+    assert "PSI" in last["reason"]
+
+
+def test_sample_challenger_scenario_is_the_logged_column(case) -> None:
+    scores = challenger_scores(case, "sample challenger")
+    assert np.array_equal(scores, case.serving[case.columns.challenger].to_numpy())
+
+
+def test_unknown_scenario_and_a_plan_that_never_serves(case) -> None:
+    with pytest.raises(ParameterError, match="no scenario called 'x'"):
+        challenger_scores(case, "x")
+    shadow_only = Plan.from_value([{"name": "shadow", "days": 30, "share": 0}])
+    with pytest.raises(ParameterError, match="never serves the challenger"):
+        challenger_scores(case, "broken challenger", plan=shadow_only)
+    assert set(SCENARIOS) == {
+        "sample challenger",
+        "broken challenger",
+        "identical challenger (A/A)",
+    }
