@@ -55,3 +55,13 @@ def test_unknown_scenario_and_a_plan_that_never_serves(case) -> None:
         "broken challenger",
         "identical challenger (A/A)",
     }
+
+
+def test_score_shift_against_shadow_needs_a_shadow_stage(case) -> None:
+    from prodready.rollout import Trigger
+
+    with pytest.raises(ParameterError, match="unknown PSI reference"):
+        Trigger("score_psi", reference="yesterday")
+    no_shadow = Plan.from_value([{"name": "canary", "days": 14, "share": 5}])
+    result = simulate(case, plan=no_shadow)
+    assert any("no shadow stage" in note for note in result.notes)

@@ -204,6 +204,16 @@ def _event_values(truth: np.ndarray, flags: np.ndarray, case: Case) -> np.ndarra
     ).astype(float) * (~np.isnan(truth))
 
 
+def _leading_shadow_days(plan: Plan) -> int:
+    """Days of the shadow stages (share 0) the plan starts with."""
+    days = 0
+    for stage in plan.stages:
+        if stage.share > 0:
+            break
+        days += stage.days
+    return days
+
+
 def _psi(challenger_counts: np.ndarray, champion_counts: np.ndarray) -> float:
     p = champion_counts / champion_counts.sum()
     q = challenger_counts / challenger_counts.sum()
@@ -274,6 +284,19 @@ def simulate(
     bins0 = np.searchsorted(edges, scores0, side="left")
     bins1 = np.searchsorted(edges, scores1, side="left")
     n_bins = edges.size + 1
+    # the challenger against its own shadow-mode scores: bins on the deciles of those scores
+    shadow_days = _leading_shadow_days(plan)
+    in_shadow = day < shadow_days
+    self_edges = np.unique(
+        np.quantile(scores1[in_shadow] if in_shadow.any() else scores1, np.linspace(0.1, 0.9, 9))
+    )
+    self_bins = np.searchsorted(self_edges, scores1, side="left")
+    n_self = self_edges.size + 1
+    if shadow_days == 0 and any(t.reference == "shadow" for t in triggers):
+        notes.append(
+            "The plan has no shadow stage: score PSI rules against shadow scores compare with "
+            "the champion's scores instead."
+        )
 
     scopes: list[tuple[str, Any] | None] = [None]
     for t in triggers:
@@ -292,6 +315,7 @@ def simulate(
     pending = np.zeros((n_scopes, 2, len(_STATS), horizon))  # [scope, arm, stat, known day]
     running = np.zeros((n_scopes, 2, len(_STATS)))
     psi_daily = np.zeros((horizon, n_scopes, 2, n_bins))  # score bins per day, for a window
+    self_daily = np.zeros((horizon, n_scopes, n_self))  # challenger-arm scores, own bins
     decided = np.zeros(2)  # decisions per arm (overall scope)
 
     stage_idx, stage_day = 0, 0
@@ -340,6 +364,8 @@ def simulate(
                 for j, weights in enumerate(w):
                     pending[s, a, j] += np.bincount(k, weights=weights, minlength=horizon)
                 psi_daily[d, s, a] += np.bincount(b[ii], minlength=n_bins)
+                if a == 1:
+                    self_daily[d, s] += np.bincount(self_bins[ii], minlength=n_self)
         running += pending[:, :, :, d]
 
         date = origin + pd.Timedelta(days=d)
@@ -348,10 +374,19 @@ def simulate(
         # score shift is judged on recent days: a cumulative count would let weeks of healthy
         # shadow scores hide a pipeline that breaks once the challenger serves
         psi_counts = psi_daily[max(0, d - PSI_WINDOW_DAYS + 1) : d + 1].sum(axis=0)
+        since = max(shadow_days, d - PSI_WINDOW_DAYS + 1)
+        self_counts = np.stack(
+            [self_daily[:shadow_days].sum(axis=0), self_daily[since : d + 1].sum(axis=0)], axis=1
+        )  # [scope, reference/current, bin]
         fired: list[tuple[Trigger, str]] = []
         for t in triggers:
             s = scopes.index(t.segment)
-            fires, stat, reason = _check(t, running[s], psi_counts[s])
+            against_shadow = t.kind == "score_psi" and t.reference == "shadow" and shadow_days
+            if against_shadow and d < shadow_days:
+                fires, stat, reason = False, np.nan, ""  # nothing served yet to compare
+            else:
+                counts = self_counts[s] if against_shadow else psi_counts[s]
+                fires, stat, reason = _check(t, running[s], counts)
             row[f"{t.name}: value"] = stat
             row[f"{t.name}: fires"] = fires
             if fires:

@@ -10,11 +10,14 @@ Kinds (each may be restricted to a segment ``(column, value)`` of the serving lo
 * ``"metric_floor"``: fires when the challenger's ``metric`` (``"precision"`` at the case's
   threshold: fraud among flagged; or ``"recall"``) is below ``floor`` with confidence
   ``1 - alpha`` (upper end of its confidence sequence below the floor). Labelled only.
-* ``"score_psi"``: fires when the PSI of the challenger's scores against the champion's over
-  the last 7 days (same decile bins as :func:`prodready.stats.drift.numeric_drift`, natural log,
-  1e-4 smoothing) is above ``limit``, once both sides have at least 100 scores in the window.
-  Label-free: it can fire on day 1; the window lets a break after weeks of healthy shadow
-  scores show at once.
+* ``"score_psi"``: fires when the PSI of the challenger's scores over the last 7 days against a
+  reference is above ``limit``. ``reference="champion"``: the champion's scores on the same
+  days (a retrained model is often calibrated differently, so this fires on most of them);
+  ``reference="shadow"``: the challenger's own scores during the shadow stages, checked once it
+  serves (it catches a challenger whose inputs change when it goes live). Bins: the deciles of
+  the reference's scores (as :func:`prodready.stats.drift.numeric_drift`), natural log,
+  1e-4 smoothing; both sides need at least 100 scores. Label-free: against the champion it
+  can fire on day 1; the 7-day window lets a break after weeks of healthy scores show at once.
 
 ``action`` is ``"rollback"`` (stop, serve the champion only from the next day) or ``"hold"``
 (do not advance to the next stage while the rule fires).
@@ -33,6 +36,7 @@ from prodready.errors import ParameterError
 KINDS = ("business_value", "metric_floor", "score_psi")
 ACTIONS = ("rollback", "hold")
 METRICS = ("precision", "recall")
+REFERENCES = ("champion", "shadow")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Trigger:
     limit: float = 0.25
     segment: tuple[str, Any] | None = None
     alpha: float = 0.05
+    reference: Literal["champion", "shadow"] = "champion"  # score_psi: compared with what
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -82,6 +87,13 @@ class Trigger:
                     found=repr(self.floor),
                     fix="e.g. Trigger('metric_floor', metric='precision', floor=0.02)",
                 )
+        if self.kind == "score_psi" and self.reference not in REFERENCES:
+            raise ParameterError(
+                f"unknown PSI reference {self.reference!r}",
+                where=f"trigger {self.kind}",
+                expected="'champion' (the champion's scores on the same days) or 'shadow' (the "
+                "challenger's own scores during shadow mode)",
+            )
         if self.kind == "score_psi" and not self.limit > 0:
             raise ParameterError(
                 "the PSI limit must be positive",
@@ -114,6 +126,8 @@ class Trigger:
             )
         else:
             base = f"score PSI > {self.limit:g}"
+            if self.reference == "shadow":
+                base += " vs shadow"
         if self.segment is not None:
             base += f" [{self.segment[0]} == {self.segment[1]}]"
         return base
@@ -131,7 +145,7 @@ class Trigger:
         elif self.kind == "metric_floor":
             out.update(metric=self.metric, floor=self.floor)
         else:
-            out["limit"] = self.limit
+            out.update(limit=self.limit, reference=self.reference)
         return out
 
 
@@ -142,7 +156,9 @@ def default_triggers(case: Case) -> list[Trigger]:
     2. precision at the case's threshold below half the champion's precision on the case's
        labelled serving log (what the team knew of its current model), skipped when the
        champion flags no labelled event;
-    3. score PSI of the challenger against the champion above 0.25 (a significant shift).
+    3. score shift: PSI of the challenger's recent scores against its own shadow-mode scores
+       above 0.25 (a significant shift), checked once it serves. Against the champion it would
+       fire on most retrained models, which are calibrated differently (PSI 1.45 on the sample).
     """
     triggers = [Trigger("business_value", margin=0.0)]
     labelled = case.labelled_serving
@@ -153,5 +169,5 @@ def default_triggers(case: Case) -> list[Trigger]:
             precision = float(np.mean(truth[flagged] == 1))
             if precision > 0:
                 triggers.append(Trigger("metric_floor", metric="precision", floor=precision / 2))
-    triggers.append(Trigger("score_psi", limit=0.25))
+    triggers.append(Trigger("score_psi", limit=0.25, reference="shadow"))
     return triggers
