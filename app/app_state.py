@@ -2,12 +2,14 @@
 rendering helpers that give every table a CSV download and every figure an HTML download.
 
 Nothing here computes a number: cases come from :mod:`prodready` (``load_case``,
-``samples.load``, ``Case.from_frames``), numbers from :func:`prodready.overview.overview` and
-:func:`prodready.skew.audit`, figures from :mod:`prodready.charts`.
+``samples.load``, ``Case.from_frames``), numbers from :func:`prodready.overview.overview`,
+:func:`prodready.skew.audit` and :func:`prodready.rollout.simulate`, figures from
+:mod:`prodready.charts`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -21,10 +23,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from prodready import Case, load_case, skew
+from prodready import Case, load_case, rollout, skew
 from prodready.data.readers import read_table
-from prodready.errors import ProdreadyError
+from prodready.errors import ParameterError, ProdreadyError
 from prodready.overview import CaseOverview, overview
+from prodready.rollout import scenarios
 
 SAMPLE = "card_fraud"
 CASE_ENV = "PRODREADY_CASE"
@@ -138,6 +141,137 @@ def _distribution_table(key: str, _case: Case, feature: str) -> pd.DataFrame:
 def distribution_table(case: Case, feature: str) -> pd.DataFrame:
     """Training and serving shares of one feature (for its distribution chart), cached."""
     return _distribution_table(st.session_state.get(CASE_KEY) or f"id:{id(case)}", case, feature)
+
+
+# -- the rollout simulator ---------------------------------------------------------------------
+SAMPLE_SCENARIO = "sample challenger"  # the case's own challenger column
+STAGE_COLUMNS = ["name", "days", "share"]
+SEGMENT_COLUMN, SEGMENT_VALUE = "segment column", "segment value"
+TRIGGER_FIELDS = [f.name for f in dataclasses.fields(rollout.Trigger) if f.name != "segment"]
+
+
+def stage_table(plan: rollout.Plan | None = None) -> pd.DataFrame:
+    """The stage editor's rows: name, days, share (percent served by the challenger)."""
+    return (plan or rollout.Plan.default()).to_frame()[STAGE_COLUMNS]
+
+
+def plan_from_table(table: pd.DataFrame) -> rollout.Plan:
+    """The edited stage rows as a Plan; an empty cell reaches the Plan's own validation as a
+    missing value, so every mistake gets the Plan's message."""
+    stages = []
+    for row in table.to_dict(orient="records"):
+        name, days, share = (row.get(c) for c in STAGE_COLUMNS)
+        stages.append(
+            {
+                "name": "" if _missing(name) else str(name),
+                "days": float("nan") if _missing(days) else days,
+                "share": float("nan") if _missing(share) else share,
+            }
+        )
+    return rollout.Plan(tuple(stages))
+
+
+def trigger_table(triggers: Sequence[rollout.Trigger]) -> pd.DataFrame:
+    """The trigger editor's rows: one per rule, the segment split into column and value."""
+    rows = []
+    for trigger in triggers:
+        row: dict[str, Any] = {"use": True, "rule": trigger.name}
+        row.update({name: getattr(trigger, name) for name in TRIGGER_FIELDS})
+        column, value = trigger.segment or ("", "")
+        row[SEGMENT_COLUMN], row[SEGMENT_VALUE] = column, "" if value is None else str(value)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def triggers_from_table(table: pd.DataFrame, case: Case) -> list[rollout.Trigger]:
+    """The ticked rows of the trigger editor as Triggers (their own validation applies). A
+    segment value is read as a number when the segment column is numeric."""
+    defaults = {f.name: f.default for f in dataclasses.fields(rollout.Trigger)}
+    triggers = []
+    for number, row in enumerate(table.to_dict(orient="records"), start=1):
+        if row.get("use") is False:
+            continue
+        values = {
+            name: defaults.get(name) if _missing(row.get(name)) else row[name]
+            for name in TRIGGER_FIELDS
+        }
+        if _missing(values.get("kind")):
+            raise ParameterError(
+                "a trigger needs a kind",
+                where=f"trigger row {number}",
+                fix="pick business_value, metric_floor or score_psi, or untick the row",
+            )
+        column = row.get(SEGMENT_COLUMN)
+        if not _missing(column) and str(column).strip():
+            column = str(column).strip()
+            value: Any = row.get(SEGMENT_VALUE)
+            value = "" if _missing(value) else str(value).strip()
+            if column in case.serving.columns and pd.api.types.is_numeric_dtype(
+                case.serving[column].dtype
+            ):
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise ParameterError(
+                        f"the segment column {column!r} holds numbers",
+                        where=f"trigger row {number}",
+                        found=repr(value),
+                        fix="give a number as the segment value",
+                    ) from None
+            values["segment"] = (column, value)
+        triggers.append(rollout.Trigger(**values))
+    return triggers
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _rollout(
+    key: str,
+    _case: Case,
+    plan_key: str,
+    _plan: rollout.Plan,
+    triggers_key: str,
+    _triggers: tuple[rollout.Trigger, ...],
+    scenario: str,
+    seed: int,
+) -> rollout.RolloutResult:
+    """One replay per case, plan, triggers, scenario and seed (the keys spell them out)."""
+    challenger = None  # the case's challenger column: the engine explains when there is none
+    if scenario != SAMPLE_SCENARIO:
+        challenger = scenarios.challenger_scores(_case, scenario, plan=_plan, seed=seed)
+    return rollout.simulate(
+        _case, plan=_plan, triggers=list(_triggers), challenger=challenger, seed=seed
+    )
+
+
+def rollout_result(
+    case: Case,
+    plan: rollout.Plan,
+    triggers: Sequence[rollout.Trigger],
+    scenario: str,
+    seed: int = SEED,
+) -> rollout.RolloutResult:
+    """The replay of ``plan`` with ``triggers`` and the scenario's challenger, cached."""
+    plan_key = json.dumps(plan.to_dict(), sort_keys=True)
+    triggers_key = repr(tuple(triggers))  # every field of every rule
+    with st.spinner(f"Replaying the {plan.days}-day plan on the serving log ({scenario})…"):
+        return _rollout(
+            st.session_state.get(CASE_KEY) or f"id:{id(case)}",
+            case,
+            plan_key,
+            plan,
+            triggers_key,
+            tuple(triggers),
+            scenario,
+            seed,
+        )
 
 
 # -- uploads and the mapping form ------------------------------------------------------------

@@ -32,6 +32,7 @@ PAGES = [
         default=True,
     ),
     st.Page("app_pages/skew.py", title="Skew audit", icon=":material/compare_arrows:"),
+    st.Page("app_pages/rollout.py", title="Rollout simulator", icon=":material/alt_route:"),
     st.Page("app_pages/overview.py", title="Overview", icon=":material/speed:"),
 ]
 

@@ -36,7 +36,12 @@ from prodready.resources import notebooks_dir
 
 OVERVIEW = "00_case_overview"
 SKEW = "01_skew_audit"
-NOTEBOOKS = [f"{OVERVIEW}.ipynb", f"{SKEW}.ipynb"]  # every report notebook, in order
+ROLLOUT = "02_rollout_replay"
+NOTEBOOKS = [
+    f"{OVERVIEW}.ipynb",
+    f"{SKEW}.ipynb",
+    f"{ROLLOUT}.ipynb",
+]  # every report notebook, in order
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
 CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
@@ -97,6 +102,10 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
         f"{SKEW}.html",
         f"{SKEW}.executive.html",
         "skew_audit.json",
+        f"{ROLLOUT}.ipynb",
+        f"{ROLLOUT}.html",
+        f"{ROLLOUT}.executive.html",
+        "rollout_replay.json",
     ]
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary files left

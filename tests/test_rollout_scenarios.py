@@ -37,6 +37,9 @@ def test_broken_challenger_is_rolled_back_during_the_canary(case) -> None:
     last = result.decisions.iloc[-1]
     assert last["action"] == "rollback" and last["stage"] == "canary"
     assert "PSI" in last["reason"]
+    # money lost to the challenger before the rollback: its canary decisions
+    assert result.money["at_risk"] == min(0.0, result.money["at_risk"])
+    assert simulate(case, challenger=champion).money["at_risk"] == 0
 
 
 def test_sample_challenger_scenario_is_the_logged_column(case) -> None:
@@ -65,3 +68,11 @@ def test_score_shift_against_shadow_needs_a_shadow_stage(case) -> None:
     no_shadow = Plan.from_value([{"name": "canary", "days": 14, "share": 5}])
     result = simulate(case, plan=no_shadow)
     assert any("no shadow stage" in note for note in result.notes)
+
+
+def test_numeric_ids_are_salted_by_the_seed_like_text_ids() -> None:
+    from prodready.rollout import arm_position
+
+    ids = np.arange(1_000)
+    assert not np.array_equal(arm_position(ids, 1), arm_position(ids, 2))
+    assert np.array_equal(arm_position(ids, 1), arm_position(ids.astype(str), 1))

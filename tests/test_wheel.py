@@ -100,7 +100,7 @@ def test_report_runs_from_the_wheel_on_the_bundled_sample(installed) -> None:
     )
     assert done.returncode == 0, done.stderr
     notebooks = sorted(p.name for p in (target / "prodready/_bundled/notebooks").glob("*.ipynb"))
-    assert len(notebooks) >= 2
+    assert len(notebooks) >= 3
     for number, name in enumerate(notebooks, start=1):
         assert f"[{number}/{len(notebooks)}] {name} done in" in done.stdout
     for name in (
@@ -110,6 +110,8 @@ def test_report_runs_from_the_wheel_on_the_bundled_sample(installed) -> None:
         "case_overview.json",
         "01_skew_audit.html",
         "skew_audit.json",
+        "02_rollout_replay.html",
+        "rollout_replay.json",
     ):
         assert (out / name).stat().st_size > 0, name
     executed = nbformat.read(out / "00_case_overview.ipynb", as_version=4)

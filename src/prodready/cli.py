@@ -265,7 +265,6 @@ def audit_skew(
 
     from prodready import samples
     from prodready.case import load_case
-    from prodready.report import save_json
     from prodready.skew import audit
 
     to_stdout = json_out == "-"
@@ -280,21 +279,70 @@ def audit_skew(
             result = audit(loaded, seed=seed)
         data = result.to_dict()
         if target is not None:
-            try:
-                save_json(data, target.parent, target.name)  # atomic; creates the folder
-            except OSError as error:
-                raise ParameterError(
-                    "cannot write the --json file",
-                    where=str(target),
-                    found=error.strerror or str(error),
-                    fix="choose a file in a folder you can write to",
-                ) from None
+            _write_json(data, target)
     if to_stdout:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         return
     _print_skew(result, loaded.name)
     if target is not None:
         out_console.print(f"Wrote every number of the audit to {target}")
+
+
+@audit_app.command("rollout")
+def audit_rollout(
+    case: CaseOption = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the arm assignment (id hash).")] = 0,
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="FILE|-",
+            help="Also write every number as JSON to FILE, or to standard output with -.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Rollout replay: what the default shadow, canary and gradual plan with its rollback rules
+    would have done with the case's challenger on the serving log."""
+    import json
+
+    from prodready import samples
+    from prodready.case import load_case
+    from prodready.rollout import simulate
+
+    to_stdout = json_out == "-"
+    console = err_console if to_stdout else out_console  # stdout stays pure JSON with --json -
+    interactive = console.is_terminal
+    with _friendly_errors():
+        target = None if json_out in (None, "-") else _json_target(Path(json_out))
+        with console.status("Loading the case…") if interactive else nullcontext() as status:
+            loaded = load_case(case) if case is not None else samples.load()
+            if status is not None:
+                status.update(f"Replaying the rollout plan on {loaded.name}…")
+            result = simulate(loaded, seed=seed)
+        data = result.to_dict()
+        if target is not None:
+            _write_json(data, target)
+    if to_stdout:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    _print_rollout(result, loaded.name)
+    if target is not None:
+        out_console.print(f"Wrote every number of the replay to {target}")
+
+
+def _write_json(data: dict[str, Any], target: Path) -> None:
+    from prodready.report import save_json
+
+    try:
+        save_json(data, target.parent, target.name)  # atomic; creates the folder
+    except OSError as error:
+        raise ParameterError(
+            "cannot write the --json file",
+            where=str(target),
+            found=error.strerror or str(error),
+            fix="choose a file in a folder you can write to",
+        ) from None
 
 
 def _json_target(path: Path) -> Path:
@@ -368,6 +416,47 @@ def _print_skew(result: Any, case_name: str) -> None:
         table.add_column(header, justify=justify, no_wrap=not wrap, min_width=12 if wrap else None)
     for feature, row in result.to_frame().iterrows():
         table.add_row(str(feature), *(cell(row) for _, _, cell in columns))
+    console.print(table)
+
+
+OUTCOME_STYLES = {"promoted": "bold green", "rolled_back": "bold red", "held": "bold yellow"}
+
+
+def _print_rollout(result: Any, case_name: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from prodready.charts.rollout import OUTCOME_WORDS, outcome_sentence
+
+    out_console.print(Text(f"Rollout replay: {case_name}", style="bold"))
+    out_console.print()
+    line = Text("Outcome: ")
+    line.append(OUTCOME_WORDS[result.outcome], style=OUTCOME_STYLES.get(result.outcome, ""))
+    line.append(f". {outcome_sentence(result)}")
+    out_console.print(line)
+    out_console.print()
+    out_console.print(Text("Findings, most severe first", style="bold"))
+    for finding in result.summary():
+        line = Text("  ")
+        line.append(f"{finding.severity:<6}", style=SEVERITY_STYLES.get(finding.severity, ""))
+        line.append(f" {finding.text}")
+        out_console.print(line)
+    out_console.print()
+    console = out_console
+    if not out_console.is_terminal:  # a file has no width: do not cut the reasons
+        console = Console(highlight=False, soft_wrap=True, width=max(out_console.width, 160))
+    table = Table(
+        title="Decisions",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for header in ("date", "stage", "action", "reason"):
+        table.add_column(header, no_wrap=header != "reason")
+    for row in result.decisions.itertuples(index=False):
+        table.add_row(f"{row.date:%Y-%m-%d}", str(row.stage), str(row.action), str(row.reason))
     console.print(table)
 
 

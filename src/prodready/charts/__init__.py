@@ -4,6 +4,7 @@ Each function takes a result object and returns a plotly ``Figure``; none comput
 """
 
 from prodready.charts.overview import feature_missingness, offline_vs_serving, volume_over_time
+from prodready.charts.rollout import money_at_risk, outcome_sentence, rollout_timeline
 from prodready.charts.skew import (
     feature_distribution,
     mismatch_scatter,
@@ -16,9 +17,12 @@ __all__ = [
     "feature_distribution",
     "feature_missingness",
     "mismatch_scatter",
+    "money_at_risk",
     "offline_vs_serving",
+    "outcome_sentence",
     "production_gap",
     "psi_by_month",
+    "rollout_timeline",
     "skew_ranking",
     "volume_over_time",
 ]

@@ -1,15 +1,21 @@
 """Rollout replay: shadow, canary and gradual rollout with automated rollback, on history."""
 
+from prodready.rollout.montecarlo import MonteCarloResult, monte_carlo
 from prodready.rollout.plan import Plan, Stage
+from prodready.rollout.power import detection_curve, power
 from prodready.rollout.simulate import RolloutResult, arm_position, simulate
 from prodready.rollout.triggers import Trigger, default_triggers
 
 __all__ = [
+    "MonteCarloResult",
     "Plan",
     "RolloutResult",
     "Stage",
     "Trigger",
     "arm_position",
     "default_triggers",
+    "detection_curve",
+    "monte_carlo",
+    "power",
     "simulate",
 ]

@@ -22,8 +22,8 @@ Money (valued with the case's value matrix at the case's threshold, on every eve
 is in the log, arrived or not, since the replay looks back from the export; unlabelled events
 count 0): ``realised`` = value of the decisions actually served in the replay; ``champion_only``
 = the champion serving everything over the same days; ``big_bang`` = the challenger serving
-everything from day one; ``at_risk`` = ``realised - champion_only`` over the days up to and
-including the decision (negative: money lost to the challenger before the rollback).
+everything from day one; ``at_risk`` = the money lost to the challenger up to and including
+the decision: ``realised - champion_only`` over those days when negative, else 0.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def arm_position(ids: pd.Series | np.ndarray, seed: int = 0) -> np.ndarray:
     """Each id's position ``u`` in [0, 1): a deterministic hash of the id alone (salted by
     ``seed``). The challenger serves an event when ``u < share / 100``."""
     key = hashlib.sha256(f"prodready-rollout-{int(seed)}".encode()).hexdigest()[:16]
-    hashed = pd.util.hash_pandas_object(pd.Series(ids), index=False, hash_key=key)
+    # as text: pandas ignores the hash key for numbers, so numeric ids would ignore the seed
+    text = pd.Series(ids).astype("str")
+    hashed = pd.util.hash_pandas_object(text, index=False, hash_key=key)
     return (hashed.to_numpy(np.uint64) >> np.uint64(11)).astype(np.float64) / 2.0**53
 
 
@@ -398,7 +400,7 @@ def simulate(
         hold = [(t, r) for t, r in fired if t.action == "hold"]
         if rollback:
             outcome, decision_date = "rolled_back", date
-            money["at_risk"] = money["realised"] - money["champion_only"]
+            money["at_risk"] = min(0.0, money["realised"] - money["champion_only"])
             decisions.append(
                 {
                     "date": date,
@@ -429,7 +431,7 @@ def simulate(
                 )
             else:
                 outcome, decision_date = "promoted", date
-                money["at_risk"] = money["realised"] - money["champion_only"]
+                money["at_risk"] = min(0.0, money["realised"] - money["champion_only"])
                 decisions.append(
                     {
                         "date": date,
@@ -444,7 +446,7 @@ def simulate(
     days_replayed = len(rows)
     if outcome is None:
         outcome = "held"
-        money["at_risk"] = money["realised"] - money["champion_only"]
+        money["at_risk"] = min(0.0, money["realised"] - money["champion_only"])
         decisions.append(
             {
                 "date": origin + pd.Timedelta(days=days_replayed - 1),

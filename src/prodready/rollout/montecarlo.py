@@ -1,0 +1,558 @@
+"""Monte Carlo over the arm assignment: how often would the same plan, on the same log, roll back?
+
+:func:`simulate` replays a rollout once, with one hash key. Which events the challenger serves is
+luck of the hash: :func:`monte_carlo` re-draws the assignment ``n`` times (a different hash key per
+replay) and reports how often the plan rolls back, promotes or holds, on which day, and how often
+the call is wrong.
+
+How it stays fast (no Python loop per event, none per replay):
+
+1. **Aggregate once.** Every event goes to one of ``buckets`` hash buckets (pandas' hash of its
+   id, as :func:`arm_position`, mixed with a key derived from ``seed``). The labelled
+   statistics the rules use (labelled count, value sum, value squared sum, flagged, true
+   positives, positives; for champion and challenger scores) are summed per (bucket, stage of
+   the event's day, day the label is known), and the score-bin counts of the PSI rules per
+   (bucket, day, bin). Labels known only after the plan's horizon are dropped.
+2. **Replay by buckets.** Replay ``r`` gives each bucket a position ``u`` in [0, 1) by hashing
+   the bucket's number with replay ``r``'s own key (splitmix64, see :func:`bucket_positions`).
+   On a stage with share ``s`` the challenger serves the buckets with ``u < s / 100``: the same
+   id keeps its arm across stages, and a bucket in the 5% canary stays with the challenger at
+   25%, exactly as in
+   :func:`simulate`. The arms' cumulative statistics for all replays and days are then a matrix
+   product per stage (replays x buckets times buckets x days x statistics) and a cumulative sum.
+3. **Check every rule for all replays and days at once**, with the same definitions and the same
+   anytime-valid confidence sequence as :func:`simulate`; the first day a rule fires is the
+   rollback day.
+
+Randomising buckets instead of events is cluster randomisation with clusters formed by a hash,
+i.e. at random with respect to everything in the log: the difference between arms has the same
+expectation and (up to the ``1/buckets`` granularity of a share) the same variance as with
+event-level hashing. With ``buckets`` of a few thousand, a 1% canary still spans ~40 buckets;
+raise ``buckets`` for smaller shares.
+
+Hold rules make a replay's stage dates depend on its own path, so they are not replayed here:
+only ``rollback`` rules are accepted (use :func:`simulate` per seed for plans with holds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prodready.case import Case
+from prodready.errors import ParameterError
+from prodready.results import Finding, most_severe_first, to_json
+from prodready.rollout.plan import Plan
+from prodready.rollout.sequential import half_width, mixing_variance
+from prodready.rollout.simulate import (
+    MIN_LABELLED,
+    MIN_SCORES,
+    NEVER,
+    PSI_EPSILON,
+    PSI_WINDOW_DAYS,
+    TIGHT_AT,
+    _challenger_scores,
+    _event_values,
+    _leading_shadow_days,
+)
+from prodready.rollout.triggers import Trigger, default_triggers
+
+DEFAULT_BUCKETS = 4096
+OUTCOMES = ("promoted", "rolled_back", "held")
+
+# label statistics per arm, in this order (as simulate's _STATS)
+_N, _V, _V2, _FLAGGED, _TP, _POS = range(6)
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """Outcomes of ``n`` replays of one plan on one log, each with its own arm assignment.
+
+    * ``rollback_rate``, ``promotion_rate``, ``hold_rate``: shares of replays ending so.
+    * ``wrong_promotion_rate``: share of replays whose call was **wrong**: promoted although the
+      challenger's true value over the whole log is worse than the champion's beyond the margin,
+      or rolled back although it is not. "True value" = business value per 1,000 decisions of
+      each model serving *every* labelled event of the log (not only the replayed days);
+      "margin" = the margin of the overall (unsegmented) business-value rule, 0 without one.
+      Held replays made no call and are never wrong. ``challenger_worse`` says which kind of
+      error is possible on this log (wrong promotions if True, wrong rollbacks if False).
+    * ``days_to_decision``: one row per replay: ``replay``, ``seed`` (the replay's hash key, see
+      :func:`bucket_positions`), ``outcome``, ``decision_day`` (0-based
+      day of the plan on which it rolled back or was promoted; the last replayed day when held),
+      ``stage`` and ``reason`` (the rules that fired, for a rollback).
+    """
+
+    n: int
+    seed: int
+    buckets: int
+    rollback_rate: float
+    promotion_rate: float
+    hold_rate: float
+    wrong_promotion_rate: float
+    challenger_worse: bool
+    true_delta_per_1000: float
+    margin: float
+    days_to_decision: pd.DataFrame
+    plan: Plan
+    triggers: tuple[Trigger, ...]
+    days_replayed: int
+    currency: str | None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.days_to_decision
+
+    def _mc_error(self, rate: float) -> float:
+        """Two standard errors of a rate estimated from ``n`` replays."""
+        return float(2 * np.sqrt(max(rate * (1 - rate), 0.25 / self.n) / self.n))
+
+    def summary(self) -> list[Finding]:
+        frame = self.days_to_decision
+        findings: list[Finding] = []
+        rolled = frame[frame["outcome"] == "rolled_back"]
+        text = (
+            f"Over {self.n} replays with re-drawn arm assignments the plan rolled back "
+            f"{self.rollback_rate:.0%} of the time (± {self._mc_error(self.rollback_rate):.0%}), "
+            f"promoted {self.promotion_rate:.0%} and held {self.hold_rate:.0%}."
+        )
+        if len(rolled):
+            text += (
+                f" Rollbacks came on day {rolled['decision_day'].median():.0f} of the plan "
+                f"(median; {rolled['decision_day'].min()} to {rolled['decision_day'].max()})."
+            )
+        findings.append(Finding("info", text))
+        kind = "promotions" if self.challenger_worse else "rollbacks"
+        truth = "worse" if self.challenger_worse else "not worse"
+        severity = (
+            "high"
+            if self.wrong_promotion_rate > 0.2
+            else "medium"
+            if self.wrong_promotion_rate > 0.05
+            else "info"
+        )
+        findings.append(
+            Finding(
+                severity,
+                f"Over the whole log the challenger is {truth} than the champion beyond the "
+                f"margin ({self.true_delta_per_1000:,.1f} per 1,000 decisions; margin "
+                f"{self.margin:g}): {self.wrong_promotion_rate:.0%} of replays made the wrong "
+                f"call (wrong {kind}).",
+            )
+        )
+        findings.extend(Finding("low", note) for note in self.notes)
+        return most_severe_first(findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_json(
+            {
+                "n": self.n,
+                "seed": self.seed,
+                "buckets": self.buckets,
+                "rollback_rate": self.rollback_rate,
+                "promotion_rate": self.promotion_rate,
+                "hold_rate": self.hold_rate,
+                "wrong_promotion_rate": self.wrong_promotion_rate,
+                "challenger_worse": self.challenger_worse,
+                "true_delta_per_1000": self.true_delta_per_1000,
+                "margin": self.margin,
+                "days_replayed": self.days_replayed,
+                "currency": self.currency,
+                "plan": self.plan.to_dict(),
+                "triggers": [t.to_dict() for t in self.triggers],
+                "days_to_decision": self.days_to_decision.to_dict(orient="records"),
+                "summary": [f.to_dict() for f in self.summary()],
+                "notes": list(self.notes),
+            }
+        )
+
+
+def replay_seeds(seed: int, n: int) -> np.ndarray:
+    """The ``n`` replays' hash keys: deterministic for ``seed``, distinct across replays."""
+    state = np.random.SeedSequence(int(seed)).generate_state(n, dtype=np.uint64)
+    return (state >> np.uint64(2)).astype(np.int64)
+
+
+def _mix(values: np.ndarray, key: int) -> np.ndarray:
+    """Position in [0, 1) from 64-bit values and a key: splitmix64's finaliser of
+    ``values + key * golden ratio``, a bijection of the 64-bit words, so every key gives an
+    independent-looking uniform position."""
+    with np.errstate(over="ignore"):
+        z = values.astype(np.uint64) + np.uint64(key % 2**64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / 2.0**53
+
+
+def _bucket_of(ids, seed: int, buckets: int) -> np.ndarray:
+    """Each id's bucket: pandas' hash of the id (as :func:`arm_position`), mixed with a key
+    derived from ``seed`` (numeric ids are hashed without pandas' key, so the mixing is what
+    makes the buckets depend on the seed)."""
+    digest = hashlib.sha256(f"prodready-montecarlo-buckets-{int(seed)}".encode()).digest()
+    hashed = pd.util.hash_pandas_object(pd.Series(ids), index=False).to_numpy(np.uint64)
+    position = _mix(hashed, int.from_bytes(digest[:8], "big"))
+    return np.minimum((position * buckets).astype(np.int64), buckets - 1)
+
+
+def bucket_positions(seeds: np.ndarray, buckets: int) -> np.ndarray:
+    """Replay x bucket positions in [0, 1): bucket ``b`` of the replay with key ``k`` is served by
+    the challenger when its position is below the share."""
+    numbers = np.arange(buckets, dtype=np.uint64)
+    return np.stack([_mix(numbers, int(k)) for k in seeds])
+
+
+@dataclass
+class _Prepared:
+    """The log aggregated by (unit, stage, known day) and (unit, day, bin): everything a replay
+    needs. A unit is a hash bucket (or, in tests, a single event)."""
+
+    units: int
+    horizon: int
+    shares: np.ndarray  # per stage, 0-1
+    stage_of_day: np.ndarray  # per plan day < horizon
+    label: np.ndarray  # [scope, stage, unit, known day, stat 0..11]: stats of arm 0 then arm 1
+    psi: np.ndarray  # [scope, unit, day, bin]: champion, challenger, challenger on own bins
+    n_bins: int
+    n_self: int
+    shadow_days: int
+    scopes: list
+    triggers: tuple[Trigger, ...]
+    true_delta_per_1000: float
+    margin: float
+    origin: pd.Timestamp
+    stage_names: list[str]
+
+
+def _prepare(
+    case: Case, plan: Plan, triggers, challenger, units: np.ndarray, n_units: int
+) -> tuple[_Prepared, list[str]]:
+    if case.task != "binary" or case.business is None or case.business.value is None:
+        raise ParameterError(
+            "the rollout replay needs a binary case with a business value matrix",
+            where="case file: task / business.value",
+            fix="set task: binary and business.value (money per TP, FP, FN, TN)",
+        )
+    triggers = tuple(default_triggers(case) if triggers is None else triggers)
+    for t in triggers:
+        if not isinstance(t, Trigger):
+            raise ParameterError("triggers must be Trigger objects", found=type(t).__name__)
+        if t.action != "rollback":
+            raise ParameterError(
+                "monte_carlo replays rollback rules only: a hold rule makes each replay's stage "
+                "dates depend on its own path",
+                where=f"trigger {t.name}",
+                found="action='hold'",
+                fix="make the rule action='rollback', or run simulate(case, seed=...) for "
+                "a few seeds to see a plan with holds",
+            )
+        if t.segment is not None and t.segment[0] not in case.serving.columns:
+            raise ParameterError(
+                f"the trigger's segment column {t.segment[0]!r} is not in the serving log",
+                where=f"trigger {t.name}",
+                fix="use a column of the serving log, e.g. ('region', 'international')",
+            )
+    cols, serving = case.columns, case.serving
+    notes: list[str] = []
+    scores1, challenger_label = _challenger_scores(case, challenger)
+    if challenger_label != cols.challenger:
+        notes.append(f"Challenger scores: {challenger_label}.")
+    scores0 = serving[cols.prediction].to_numpy(float)
+    threshold = case.business.threshold
+    flags0, flags1 = scores0 >= threshold, scores1 >= threshold
+    truth = serving[cols.label].astype("Float64").to_numpy(float, na_value=np.nan)
+    v0, v1 = _event_values(truth, flags0, case), _event_values(truth, flags1, case)
+    labelled = ~np.isnan(truth)
+
+    times = pd.to_datetime(serving[cols.timestamp], utc=True)
+    origin = times.min().normalize()
+    day = ((times - origin) // pd.Timedelta(days=1)).to_numpy(np.int64)
+    if cols.label_time and cols.label_time in serving.columns:
+        arrival = pd.to_datetime(serving[cols.label_time], utc=True)
+        arrived = ((arrival - origin) // pd.Timedelta(days=1)).to_numpy(np.float64, na_value=np.nan)
+        known = np.where(np.isnan(arrived), NEVER, np.maximum(np.nan_to_num(arrived), day))
+    else:
+        known = day.copy()
+        notes.append("The case has no label_time: labels are taken as known on the event's day.")
+    known = np.where(labelled, known, NEVER).astype(np.int64)
+    if not labelled.any():
+        notes.append("No label ever arrives in the log: only the score PSI rule can fire.")
+    log_days = int(day.max()) + 1
+    horizon = min(plan.days, log_days)
+    if horizon < plan.days:
+        notes.append(
+            f"The log covers {log_days} of the plan's {plan.days} days: only that much was "
+            "replayed, so replays without a rollback are held."
+        )
+
+    frame = plan.to_frame()
+    shares = frame["share"].to_numpy(float) / 100
+    stage_of_day = np.repeat(np.arange(len(frame)), frame["days"].to_numpy())[:horizon]
+    n_stages = len(frame)
+
+    edges = np.unique(np.quantile(scores0, np.linspace(0.1, 0.9, 9)))
+    bins0 = np.searchsorted(edges, scores0, side="left")
+    bins1 = np.searchsorted(edges, scores1, side="left")
+    n_bins = edges.size + 1
+    # the challenger against its own shadow-mode scores: bins on the deciles of those scores
+    shadow_days = _leading_shadow_days(plan)
+    in_shadow = day < shadow_days
+    self_edges = np.unique(
+        np.quantile(scores1[in_shadow] if in_shadow.any() else scores1, np.linspace(0.1, 0.9, 9))
+    )
+    self_bins = np.searchsorted(self_edges, scores1, side="left")
+    n_self = self_edges.size + 1
+    if shadow_days == 0 and any(t.reference == "shadow" for t in triggers):
+        notes.append(
+            "The plan has no shadow stage: score PSI rules against shadow scores compare with "
+            "the champion's scores instead."
+        )
+
+    scopes: list[Any] = [None]
+    for t in triggers:
+        if t.segment not in scopes:
+            scopes.append(t.segment)
+
+    in_plan = day < horizon
+    stage = np.zeros(day.shape, np.int64)
+    stage[in_plan] = stage_of_day[day[in_plan]]
+    lab_rows = in_plan & (known < horizon)
+    label = np.zeros((len(scopes), n_stages, n_units, horizon, 12))
+    psi = np.zeros((len(scopes), n_units, horizon, 2 * n_bins + n_self))
+    pos = truth == 1
+    per_arm = [
+        (v0, flags0),
+        (v1, flags1),
+    ]
+    for s, scope in enumerate(scopes):
+        mask = (
+            np.ones(len(serving), bool)
+            if scope is None
+            else (serving[scope[0]] == scope[1]).fillna(False).to_numpy(bool)
+        )
+        rows = np.flatnonzero(mask & lab_rows)
+        cell = (stage[rows] * n_units + units[rows]) * horizon + known[rows]
+        size = n_stages * n_units * horizon
+        for a, (v, f) in enumerate(per_arm):
+            weights = (
+                np.ones(rows.size),
+                v[rows],
+                v[rows] ** 2,
+                f[rows],
+                (f & pos)[rows],
+                pos[rows],
+            )
+            for j, w in enumerate(weights):
+                label[s, ..., a * 6 + j] = np.bincount(cell, weights=w, minlength=size).reshape(
+                    n_stages, n_units, horizon
+                )
+        rows = np.flatnonzero(mask & in_plan)
+        width = 2 * n_bins + n_self
+        size = n_units * horizon * width
+        base = (units[rows] * horizon + day[rows]) * width
+        counts = np.bincount(base + bins0[rows], minlength=size)
+        counts += np.bincount(base + n_bins + bins1[rows], minlength=size)
+        counts += np.bincount(base + 2 * n_bins + self_bins[rows], minlength=size)
+        psi[s] = counts.reshape(n_units, horizon, width)
+
+    margin = next((t.margin for t in triggers if t.kind == "business_value" and not t.segment), 0.0)
+    n_lab = labelled.sum()
+    delta = float((v1.sum() - v0.sum()) / n_lab * 1000) if n_lab else 0.0
+    prepared = _Prepared(
+        units=n_units,
+        horizon=horizon,
+        shares=shares,
+        stage_of_day=stage_of_day,
+        label=label,
+        psi=psi,
+        n_bins=n_bins,
+        n_self=n_self,
+        shadow_days=shadow_days,
+        scopes=scopes,
+        triggers=triggers,
+        true_delta_per_1000=delta,
+        margin=float(margin),
+        origin=origin,
+        stage_names=list(frame["name"]),
+    )
+    return prepared, notes
+
+
+def _replay(p: _Prepared, u: np.ndarray) -> np.ndarray:
+    """For unit positions ``u`` (replays x units): fires[trigger, replay, day]."""
+    n_rep = u.shape[0]
+    n_stages = p.shares.size
+    fires = np.zeros((len(p.triggers), n_rep, p.horizon), bool)
+    for s, scope in enumerate(p.scopes):
+        # label statistics, arms' increments per known day: [replay, day, 12]
+        inc = np.zeros((n_rep, p.horizon, 12))
+        for g in range(n_stages):
+            table = p.label[s, g].reshape(p.units, -1)  # units x (day * 12)
+            total = table.sum(axis=0).reshape(p.horizon, 12)
+            if not total.any():
+                continue
+            if p.shares[g] == 0:  # shadow: both arms are every event
+                inc += total
+                continue
+            served = (u < p.shares[g]).astype(float)
+            part = (served @ table).reshape(n_rep, p.horizon, 12)
+            inc[..., :6] += total[:, :6] - part[..., :6]
+            inc[..., 6:] += part[..., 6:]
+        stats = np.cumsum(inc, axis=1)
+        # score-bin counts per day and arm: [replay, day, champion | challenger | own bins]
+        nb, width = p.n_bins, 2 * p.n_bins + p.n_self
+        daily = np.zeros((n_rep, p.horizon, width))
+        for g in range(n_stages):
+            days = np.flatnonzero(p.stage_of_day == g)
+            if days.size == 0:
+                continue
+            table = p.psi[s][:, days, :]  # units x days x bins
+            total = table.sum(axis=0)
+            if p.shares[g] == 0:
+                daily[:, days] += total
+                continue
+            served = (u < p.shares[g]).astype(float)
+            part = (served @ table.reshape(p.units, -1)).reshape(n_rep, days.size, width)
+            daily[:, days, :nb] += total[:, :nb] - part[..., :nb]
+            daily[:, days, nb:] += part[..., nb:]
+        cum = np.concatenate([np.zeros((n_rep, 1, width)), np.cumsum(daily, axis=1)], axis=1)
+        ends = np.arange(p.horizon) + 1
+        window = cum[:, ends] - cum[:, np.maximum(ends - PSI_WINDOW_DAYS, 0)]
+        sd = p.shadow_days
+        if sd and sd < p.horizon:
+            # reference: the challenger's own-bin scores of the shadow days (all events);
+            # current: its scores over the last 7 days, shadow days excluded
+            since = np.maximum(sd, ends - PSI_WINDOW_DAYS)
+            current = cum[:, ends, 2 * nb :] - cum[:, since, 2 * nb :]
+            reference = np.broadcast_to(cum[:, sd : sd + 1, 2 * nb :], current.shape)
+            self_counts = np.concatenate([reference, current], axis=-1)
+        for i, t in enumerate(p.triggers):
+            if t.segment != scope:
+                continue
+            if t.kind == "score_psi" and t.reference == "shadow" and sd:
+                if sd >= p.horizon:
+                    continue  # nothing served within the replayed days
+                f = _fires(t, stats, self_counts, p.n_self)
+                f[:, :sd] = False
+                fires[i] = f
+            else:
+                fires[i] = _fires(t, stats, window[..., : 2 * nb], nb)
+    return fires
+
+
+def _mean_var(n, total, squares):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / n
+        var = np.maximum(squares / n - mean**2, 0.0) * n / (n - 1)
+    return mean, var
+
+
+def _fires(t: Trigger, stats: np.ndarray, counts: np.ndarray, nb: int) -> np.ndarray:
+    """Vectorised :func:`prodready.rollout.simulate._check`: fires[replay, day]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if t.kind == "score_psi":
+            c0, c1 = counts[..., :nb], counts[..., nb:]
+            n0, n1 = c0.sum(axis=-1, keepdims=True), c1.sum(axis=-1, keepdims=True)
+            p = np.where(c0 == 0, PSI_EPSILON, c0 / n0)
+            q = np.where(c1 == 0, PSI_EPSILON, c1 / n1)
+            value = np.sum((q - p) * np.log(q / p), axis=-1)
+            enough = (n0[..., 0] >= MIN_SCORES) & (n1[..., 0] >= MIN_SCORES)
+            return enough & (value > t.limit)
+        if t.kind == "business_value":
+            n0, n1 = stats[..., _N], stats[..., 6 + _N]
+            m0, var0 = _mean_var(n0, stats[..., _V], stats[..., _V2])
+            m1, var1 = _mean_var(n1, stats[..., 6 + _V], stats[..., 6 + _V2])
+            est = (m1 - m0) * 1000
+            variance = (var1 / n1 + var0 / n0) * 1e6
+            tau2 = mixing_variance((var0 + var1) / 2 * 1e6, TIGHT_AT)
+            high = est + half_width(variance, tau2, t.alpha)
+            return (np.minimum(n0, n1) >= MIN_LABELLED) & (high < -t.margin)
+        k = stats[..., 6 + (_FLAGGED if t.metric == "precision" else _POS)]
+        p = stats[..., 6 + _TP] / k
+        null_var = t.floor * (1 - t.floor)
+        high = p + half_width(null_var / k, mixing_variance(null_var, TIGHT_AT), t.alpha)
+        return (k >= MIN_LABELLED) & (high < t.floor)
+
+
+def monte_carlo(
+    case: Case,
+    plan: Plan | None = None,
+    triggers: list[Trigger] | None = None,
+    n: int = 500,
+    seed: int = 0,
+    challenger=None,
+    *,
+    buckets: int = DEFAULT_BUCKETS,
+) -> MonteCarloResult:
+    """Replay ``plan`` ``n`` times on the case's serving log, each replay with its own hash key
+    for the arm assignment; ``plan``, ``triggers`` and ``challenger`` as in :func:`simulate`
+    (rollback rules only). Deterministic for ``seed``. Method in the module docstring."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ParameterError(
+            "the number of replays must be a whole number of at least 1",
+            where="monte_carlo: n",
+            found=repr(n),
+            fix="e.g. n=500",
+        )
+    if isinstance(buckets, bool) or not isinstance(buckets, int | np.integer) or buckets < 100:
+        raise ParameterError(
+            "buckets must be a whole number of at least 100",
+            where="monte_carlo: buckets",
+            found=repr(buckets),
+            fix="keep the default 4096, or more for shares below 1%",
+        )
+    plan = Plan.from_value(plan)
+    units = _bucket_of(case.serving[case.columns.id], seed, int(buckets))
+    prepared, notes = _prepare(case, plan, triggers, challenger, units, int(buckets))
+    seeds = replay_seeds(seed, int(n))
+    u = bucket_positions(seeds, int(buckets))
+    return _result(prepared, plan, u, seeds, int(seed), notes, case)
+
+
+def _result(p, plan, u, seeds, seed, notes, case) -> MonteCarloResult:
+    fires = _replay(p, u)
+    any_fire = fires.any(axis=0)
+    fired = any_fire.any(axis=1)
+    day = np.where(fired, any_fire.argmax(axis=1), p.horizon - 1)
+    complete = p.horizon == plan.days
+    outcome = np.where(fired, "rolled_back", "promoted" if complete else "held")
+    names = [t.name for t in p.triggers]
+    reasons = [
+        "; ".join(names[i] for i in np.flatnonzero(fires[:, r, day[r]])) if fired[r] else ""
+        for r in range(u.shape[0])
+    ]
+    frame = pd.DataFrame(
+        {
+            "replay": np.arange(u.shape[0]),
+            "seed": seeds,
+            "outcome": pd.array(outcome, dtype="str"),
+            "decision_day": day.astype(np.int64),
+            "decision_date": p.origin + pd.to_timedelta(day, unit="D"),
+            "stage": pd.array(np.asarray(p.stage_names)[p.stage_of_day[day]], dtype="str"),
+            "reason": pd.array(reasons, dtype="str"),
+        }
+    )
+    worse = p.true_delta_per_1000 < -p.margin
+    wrong = (outcome == "promoted") & worse | (outcome == "rolled_back") & ~worse
+    n = u.shape[0]
+    return MonteCarloResult(
+        n=n,
+        seed=seed,
+        buckets=p.units,
+        rollback_rate=float(np.mean(outcome == "rolled_back")),
+        promotion_rate=float(np.mean(outcome == "promoted")),
+        hold_rate=float(np.mean(outcome == "held")),
+        wrong_promotion_rate=float(np.mean(wrong)),
+        challenger_worse=bool(worse),
+        true_delta_per_1000=p.true_delta_per_1000,
+        margin=p.margin,
+        days_to_decision=frame,
+        plan=plan,
+        triggers=p.triggers,
+        days_replayed=p.horizon,
+        currency=case.business.currency,
+        notes=tuple(notes),
+    )
