@@ -120,7 +120,10 @@ with tiles[1]:
     st.caption(f"In the {last['stage']} stage, day {result.days_replayed} of {result.plan_days}.")
 with tiles[2]:
     st.metric("Money at risk", format_money(money["at_risk"], currency), border=True)
-    st.caption("Value of what was served minus the champion alone, up to the decision.")
+    st.caption(
+        "Money lost to the challenger before the decision, against the champion alone "
+        "(0 when it did no worse)."
+    )
 with tiles[3]:
     st.metric(
         "Big bang vs champion",
