@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 import webbrowser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -261,31 +261,16 @@ def audit_skew(
     ] = None,
 ) -> None:
     """Skew audit: will production see what training saw, and what does the model score there?"""
-    import json
-
-    from prodready import samples
-    from prodready.case import load_case
     from prodready.skew import audit
 
-    to_stdout = json_out == "-"
-    console = err_console if to_stdout else out_console  # stdout stays pure JSON with --json -
-    interactive = console.is_terminal
-    with _friendly_errors():
-        target = None if json_out in (None, "-") else _json_target(Path(json_out))
-        with console.status("Loading the case…") if interactive else nullcontext() as status:
-            loaded = load_case(case) if case is not None else samples.load()
-            if status is not None:
-                status.update(f"Auditing {loaded.name}: distributions, shared rows, models…")
-            result = audit(loaded, seed=seed)
-        data = result.to_dict()
-        if target is not None:
-            _write_json(data, target)
-    if to_stdout:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        return
-    _print_skew(result, loaded.name)
-    if target is not None:
-        out_console.print(f"Wrote every number of the audit to {target}")
+    _run_audit(
+        case,
+        json_out,
+        run=lambda loaded: audit(loaded, seed=seed),
+        doing="distributions, shared rows, models",
+        show=_print_skew,
+        what="audit",
+    )
 
 
 @audit_app.command("rollout")
@@ -304,11 +289,33 @@ def audit_rollout(
 ) -> None:
     """Rollout replay: what the default shadow, canary and gradual plan with its rollback rules
     would have done with the case's challenger on the serving log."""
+    from prodready.rollout import simulate
+
+    _run_audit(
+        case,
+        json_out,
+        run=lambda loaded: simulate(loaded, seed=seed),
+        doing="replaying the rollout plan",
+        show=_print_rollout,
+        what="replay",
+    )
+
+
+def _run_audit(
+    case: Path | None,
+    json_out: str | None,
+    *,
+    run: Callable[[Any], Any],
+    doing: str,
+    show: Callable[[Any, str], None],
+    what: str,
+) -> None:
+    """Load the case (default: the sample), run one audit with a status line, then print it and
+    write its JSON to a file or, with ``-``, alone to standard output."""
     import json
 
     from prodready import samples
     from prodready.case import load_case
-    from prodready.rollout import simulate
 
     to_stdout = json_out == "-"
     console = err_console if to_stdout else out_console  # stdout stays pure JSON with --json -
@@ -318,17 +325,17 @@ def audit_rollout(
         with console.status("Loading the case…") if interactive else nullcontext() as status:
             loaded = load_case(case) if case is not None else samples.load()
             if status is not None:
-                status.update(f"Replaying the rollout plan on {loaded.name}…")
-            result = simulate(loaded, seed=seed)
+                status.update(f"{loaded.name}: {doing}…")
+            result = run(loaded)
         data = result.to_dict()
         if target is not None:
             _write_json(data, target)
     if to_stdout:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         return
-    _print_rollout(result, loaded.name)
+    show(result, loaded.name)
     if target is not None:
-        out_console.print(f"Wrote every number of the replay to {target}")
+        out_console.print(f"Wrote every number of the {what} to {target}")
 
 
 def _write_json(data: dict[str, Any], target: Path) -> None:
