@@ -57,7 +57,7 @@ from prodready.rollout.simulate import (
     TIGHT_AT,
     _challenger_scores,
     _event_values,
-    _leading_shadow_days,
+    score_bins,
 )
 from prodready.rollout.triggers import Trigger, default_triggers
 
@@ -293,23 +293,9 @@ def _prepare(
     stage_of_day = np.repeat(np.arange(len(frame)), frame["days"].to_numpy())[:horizon]
     n_stages = len(frame)
 
-    edges = np.unique(np.quantile(scores0, np.linspace(0.1, 0.9, 9)))
-    bins0 = np.searchsorted(edges, scores0, side="left")
-    bins1 = np.searchsorted(edges, scores1, side="left")
-    n_bins = edges.size + 1
-    # the challenger against its own shadow-mode scores: bins on the deciles of those scores
-    shadow_days = _leading_shadow_days(plan)
-    in_shadow = day < shadow_days
-    self_edges = np.unique(
-        np.quantile(scores1[in_shadow] if in_shadow.any() else scores1, np.linspace(0.1, 0.9, 9))
+    bins0, bins1, n_bins, shadow_days, self_bins, n_self = score_bins(
+        scores0, scores1, day, plan, triggers, notes
     )
-    self_bins = np.searchsorted(self_edges, scores1, side="left")
-    n_self = self_edges.size + 1
-    if shadow_days == 0 and any(t.reference == "shadow" for t in triggers):
-        notes.append(
-            "The plan has no shadow stage: score PSI rules against shadow scores compare with "
-            "the champion's scores instead."
-        )
 
     scopes: list[Any] = [None]
     for t in triggers:

@@ -29,6 +29,7 @@ the decision: ``realised - champion_only`` over those days when negative, else 0
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,6 +207,37 @@ def _event_values(truth: np.ndarray, flags: np.ndarray, case: Case) -> np.ndarra
     ).astype(float) * (~np.isnan(truth))
 
 
+def score_bins(
+    scores0: np.ndarray,
+    scores1: np.ndarray,
+    day: np.ndarray,
+    plan: Plan,
+    triggers: Sequence[Trigger],
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray, int]:
+    """Score bins for the PSI rules, shared by :func:`simulate` and the Monte Carlo replays.
+
+    Returns (champion bins, challenger bins, number of bins) on the deciles of the champion's
+    scores, the plan's leading shadow days, and (challenger bins, number of bins) on the
+    deciles of the challenger's own shadow-mode scores; notes a plan without shadow stage.
+    """
+    edges = np.unique(np.quantile(scores0, np.linspace(0.1, 0.9, 9)))
+    bins0 = np.searchsorted(edges, scores0, side="left")
+    bins1 = np.searchsorted(edges, scores1, side="left")
+    shadow_days = _leading_shadow_days(plan)
+    in_shadow = day < shadow_days
+    self_edges = np.unique(
+        np.quantile(scores1[in_shadow] if in_shadow.any() else scores1, np.linspace(0.1, 0.9, 9))
+    )
+    self_bins = np.searchsorted(self_edges, scores1, side="left")
+    if shadow_days == 0 and any(t.reference == "shadow" for t in triggers):
+        notes.append(
+            "The plan has no shadow stage: score PSI rules against shadow scores compare with "
+            "the champion's scores instead."
+        )
+    return bins0, bins1, edges.size + 1, shadow_days, self_bins, self_edges.size + 1
+
+
 def _leading_shadow_days(plan: Plan) -> int:
     """Days of the shadow stages (share 0) the plan starts with."""
     days = 0
@@ -282,23 +314,9 @@ def simulate(
     u = arm_position(serving[cols.id], seed)
     log_days = int(day.max()) + 1
 
-    edges = np.unique(np.quantile(scores0, np.linspace(0.1, 0.9, 9)))
-    bins0 = np.searchsorted(edges, scores0, side="left")
-    bins1 = np.searchsorted(edges, scores1, side="left")
-    n_bins = edges.size + 1
-    # the challenger against its own shadow-mode scores: bins on the deciles of those scores
-    shadow_days = _leading_shadow_days(plan)
-    in_shadow = day < shadow_days
-    self_edges = np.unique(
-        np.quantile(scores1[in_shadow] if in_shadow.any() else scores1, np.linspace(0.1, 0.9, 9))
+    bins0, bins1, n_bins, shadow_days, self_bins, n_self = score_bins(
+        scores0, scores1, day, plan, triggers, notes
     )
-    self_bins = np.searchsorted(self_edges, scores1, side="left")
-    n_self = self_edges.size + 1
-    if shadow_days == 0 and any(t.reference == "shadow" for t in triggers):
-        notes.append(
-            "The plan has no shadow stage: score PSI rules against shadow scores compare with "
-            "the champion's scores instead."
-        )
 
     scopes: list[tuple[str, Any] | None] = [None]
     for t in triggers:
