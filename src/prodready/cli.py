@@ -244,21 +244,22 @@ audit_app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "green"}
+JsonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--json",
+        metavar="FILE|-",
+        help="Also write every number as JSON to FILE, or to standard output with -.",
+        show_default=False,
+    ),
+]
 
 
 @audit_app.command("skew")
 def audit_skew(
     case: CaseOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of every random step.")] = 0,
-    json_out: Annotated[
-        str | None,
-        typer.Option(
-            "--json",
-            metavar="FILE|-",
-            help="Also write every number as JSON to FILE, or to standard output with -.",
-            show_default=False,
-        ),
-    ] = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Skew audit: will production see what training saw, and what does the model score there?"""
     from prodready.skew import audit
@@ -277,15 +278,7 @@ def audit_skew(
 def audit_rollout(
     case: CaseOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the arm assignment (id hash).")] = 0,
-    json_out: Annotated[
-        str | None,
-        typer.Option(
-            "--json",
-            metavar="FILE|-",
-            help="Also write every number as JSON to FILE, or to standard output with -.",
-            show_default=False,
-        ),
-    ] = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Rollout replay: what the default shadow, canary and gradual plan with its rollback rules
     would have done with the case's challenger on the serving log."""
