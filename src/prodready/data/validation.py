@@ -116,7 +116,7 @@ def _require_columns(frame: pd.DataFrame, spec: CaseSpec, role: Role, where: _Wh
         close = difflib.get_close_matches(column, present, n=1)
         if close:
             hints.append(f"{column!r} might be {close[0]!r}")
-    fix = "rename the column in the data, or change the case to name the column the data has"
+    fix = "rename the column in the data, or change the case to name the column the data has."
     if hints:
         fix = f"{'; '.join(hints)}: {fix}"
     noun = "column is" if len(missing) == 1 else "columns are"
