@@ -6,6 +6,7 @@ replaced so the command line and environment the CLI builds can be checked exact
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from importlib.metadata import version
@@ -227,3 +228,17 @@ def test_browser_tab_opens_once_the_server_answers(monkeypatch: pytest.MonkeyPat
     opened.clear()
     cli._open_when_ready(f"http://127.0.0.1:{_free_port()}", timeout=1)  # nobody answers
     assert opened == []
+
+
+def test_audit_rollout_guardrail_adds_the_suggested_segment_rule() -> None:
+    outcome = runner.invoke(app, ["audit", "rollout", "--guardrail", "--json", "-"])
+    assert outcome.exit_code == 0, outcome.output
+    data = json.loads(outcome.stdout)
+    rules = {rule["name"]: rule for rule in data["triggers"]}
+    guard = rules["flag rate > 0.179 [region == international]"]
+    assert guard["kind"] == "flag_rate" and guard["segment"] == ["region", "international"]
+    assert data["outcome"] == "rolled_back"
+    assert "region == international" in data["decisions"][-1]["reason"]
+    assert "Guardrail added: flag rate > 0.179 [region == international]" in outcome.stderr
+    plain = runner.invoke(app, ["audit", "rollout", "--json", "-"])
+    assert json.loads(plain.stdout)["outcome"] == "promoted"

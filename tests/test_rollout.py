@@ -10,7 +10,15 @@ import pytest
 
 import prodready.samples as samples
 from prodready.errors import ParameterError
-from prodready.rollout import Plan, Stage, Trigger, arm_position, default_triggers, simulate
+from prodready.rollout import (
+    Plan,
+    Stage,
+    Trigger,
+    arm_position,
+    default_triggers,
+    simulate,
+    suggest_guardrail,
+)
 from prodready.rollout.sequential import confidence_sequence, msprt_rejects
 
 
@@ -105,6 +113,22 @@ def test_sample_challenger_under_the_default_plan_and_guardrails(case):
         Trigger("business_value", segment=("region", "international")),
     ]
     assert simulate(case, triggers=guarded).outcome == "promoted"
+    # the suggested guardrail is label-free: the challenger flags 38% of international decisions
+    # in shadow against a ceiling of 1.5x the champion's 12%, and is rolled back before serving
+    suggested = suggest_guardrail(case)
+    assert suggested.trigger.segment == ("region", "international")
+    assert suggested.trigger.kind == "flag_rate" and suggested.trigger.ceiling == 0.179
+    assert (suggested.champion_auc, suggested.challenger_auc) == pytest.approx(
+        (0.61, 0.51), abs=0.01
+    )
+    assert "ROC AUC 0.51 against 0.61" in suggested.why
+    stopped = simulate(case, triggers=[*default_triggers(case), suggested.trigger])
+    last = stopped.decisions.iloc[-1]
+    assert stopped.outcome == "rolled_back" and last["stage"] == "shadow"
+    assert "[region == international]: flag rate 38.15% above the ceiling 17.90%" in last["reason"]
+    assert stopped.money["at_risk"] == 0
+    # the money it gave up: the challenger earns more than the champion by value
+    assert stopped.money["big_bang"] > stopped.money["realised"] == stopped.money["champion_only"]
     # against the champion's scores it shifts at once: it is calibrated differently
     strict = [*default_triggers(case), Trigger("score_psi", reference="champion")]
     result = simulate(case, triggers=strict)
@@ -113,6 +137,44 @@ def test_sample_challenger_under_the_default_plan_and_guardrails(case):
     assert last["action"] == "rollback" and last["stage"] == "shadow"
     assert result.money["at_risk"] == 0
     assert result.to_dict()["outcome"] == "rolled_back"
+
+
+def test_flag_rate_rule_matches_its_confidence_sequence(case):
+    """The flag-rate rule fires on the first day the band around the challenger's cumulative
+    flag rate (variance at the bound) lies wholly above the ceiling; recomputed here by hand."""
+    plan = Plan((Stage("shadow", 30, 0),))
+    rule = Trigger("flag_rate", ceiling=0.05)
+    result = simulate(case, plan=plan, triggers=[rule])
+    s = case.serving
+    day = ((s["event_time"] - s["event_time"].min().normalize()) // pd.Timedelta(days=1)).to_numpy()
+    flags = s["challenger_score"].to_numpy() >= case.business.threshold
+    n = np.cumsum(np.bincount(day, minlength=30)[:30])
+    rate = np.cumsum(np.bincount(day, weights=flags, minlength=30)[:30]) / n
+    var = 0.05 * 0.95
+    tau2 = var / 1000
+    v = var / n
+    half = np.sqrt(v * (v + tau2) / tau2 * (2 * np.log(20) + np.log((v + tau2) / v)))
+    first = int(np.argmax(rate - half > 0.05))
+    assert (rate - half > 0.05).any()
+    assert len(result.timeline) == first + 1
+    assert result.timeline[f"{rule.name}: value"].to_numpy() == pytest.approx(rate[: first + 1])
+    assert result.timeline["challenger flag rate"].to_numpy() == pytest.approx(rate[: first + 1])
+
+
+def test_flag_rate_rule_validation():
+    with pytest.raises(ParameterError, match="needs a floor, a ceiling or both"):
+        Trigger("flag_rate")
+    with pytest.raises(ParameterError, match="strictly between 0 and 1"):
+        Trigger("flag_rate", ceiling=1.5)
+    with pytest.raises(ParameterError, match="floor must be below its ceiling"):
+        Trigger("flag_rate", floor=0.3, ceiling=0.2)
+    both = Trigger("flag_rate", floor=0.01, ceiling=0.2, segment=("region", "domestic"))
+    assert both.name == "flag rate < 0.01 or flag rate > 0.2 [region == domestic]"
+    assert both.to_dict()["ceiling"] == 0.2
+
+
+def test_no_guardrail_where_the_challenger_never_ranks_worse(case):
+    assert suggest_guardrail(case, challenger=case.columns.prediction) is None
 
 
 def test_identical_challenger_is_promoted(case):
@@ -127,11 +189,19 @@ def test_constant_challengers_are_judged_by_value(case):
     flags_all = simulate(case, challenger=np.full(len(case.serving), 0.9))
     assert flags_all.outcome == "rolled_back"
     assert "value per 1,000" in flags_all.decisions.iloc[-1]["reason"]
-    # never flags: promoted, because on this log never acting is worth more than the champion's
-    # decisions (the overview's finding); a rule on value alone cannot object to it
+    # never flags: on this log never acting is worth more than the champion's decisions (the
+    # overview's finding), so a rule on value alone cannot object; the default flag-rate floor
+    # catches the silent model in shadow, long before any label arrives
     never = simulate(case, challenger=np.zeros(len(case.serving)))
-    assert never.outcome == "promoted"
     assert never.money["big_bang"] > never.money["champion_only"]
+    last = never.decisions.iloc[-1]
+    assert never.outcome == "rolled_back" and last["stage"] == "shadow"
+    assert "flag rate 0.00% below the floor" in last["reason"]
+    assert last["date"] < never.decisions.iloc[0]["date"] + pd.Timedelta(days=7)
+    value_only = simulate(
+        case, challenger=np.zeros(len(case.serving)), triggers=[Trigger("business_value")]
+    )
+    assert value_only.outcome == "promoted"
 
 
 def test_plan_longer_than_log_is_said(case):

@@ -97,6 +97,8 @@ def test_replays_reproduce_simulate_event_by_event():
         Trigger("score_psi", segment=("region", "international")),
         Trigger("metric_floor", metric="recall", floor=0.5),
         Trigger("score_psi"),  # against the champion: fires on the sample's challenger
+        Trigger("flag_rate", ceiling=0.3, segment=("region", "international")),
+        Trigger("flag_rate", floor=0.01, ceiling=0.2),
     ]
     seeds = np.array([0, 1])
     u = np.stack([arm_position(ids, int(s)) for s in seeds])
@@ -144,6 +146,20 @@ def test_ten_percent_degradation_detected_as_power_predicts(synthetic):
     assert days is not None and days <= DAYS
     assert observed[days - 1] >= 0.8 - 0.07
     assert result.wrong_promotion_rate == pytest.approx(result.promotion_rate)
+
+
+def test_flag_rate_ceiling_at_the_true_rate_fires_within_alpha(synthetic):
+    """A ceiling exactly at the challenger's true flag rate is the null's boundary: daily looks
+    over 20 days fire at most alpha of the time; 2 points below it, nearly always."""
+    case, _ = synthetic
+    true_rate = float((case.serving["challenger"] >= 0.5).mean())
+    mc_error = 2 * np.sqrt(0.05 * 0.95 / 500)
+    at_truth = monte_carlo(case, PLAN, [Trigger("flag_rate", ceiling=true_rate)], n=500)
+    assert at_truth.rollback_rate <= 0.05 + mc_error
+    below = monte_carlo(case, PLAN, [Trigger("flag_rate", ceiling=true_rate - 0.02)], n=500)
+    assert below.rollback_rate >= 0.9
+    floor = monte_carlo(case, PLAN, [Trigger("flag_rate", floor=true_rate)], n=500)
+    assert floor.rollback_rate <= 0.05 + mc_error
 
 
 def test_deterministic_for_a_seed(synthetic):

@@ -278,16 +278,39 @@ def audit_skew(
 def audit_rollout(
     case: CaseOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the arm assignment (id hash).")] = 0,
+    guardrail: Annotated[
+        bool,
+        typer.Option(
+            "--guardrail",
+            help="Add the segment guardrail suggested from the labelled history: a flag-rate "
+            "ceiling where the challenger ranks worse than the champion.",
+        ),
+    ] = False,
     json_out: JsonOption = None,
 ) -> None:
     """Rollout replay: what the default shadow, canary and gradual plan with its rollback rules
     would have done with the case's challenger on the serving log."""
-    from prodready.rollout import simulate
+    from prodready.rollout import default_triggers, simulate, suggest_guardrail
+
+    def run(loaded):
+        triggers = None
+        if guardrail:
+            suggested = suggest_guardrail(loaded)
+            if suggested is None:
+                err_console.print(
+                    "No segment where the challenger ranks worse: no guardrail added."
+                )
+            else:
+                err_console.print(
+                    Text(f"Guardrail added: {suggested.trigger.name}. {suggested.why}")
+                )
+                triggers = [*default_triggers(loaded), suggested.trigger]
+        return simulate(loaded, triggers=triggers, seed=seed)
 
     _run_audit(
         case,
         json_out,
-        run=lambda loaded: simulate(loaded, seed=seed),
+        run=run,
         doing="replaying the rollout plan",
         show=_print_rollout,
         what="replay",
@@ -456,7 +479,10 @@ def _print_rollout(result: Any, case_name: str) -> None:
     for header in ("date", "stage", "action", "reason"):
         table.add_column(header, no_wrap=header != "reason")
     for row in result.decisions.itertuples(index=False):
-        table.add_row(f"{row.date:%Y-%m-%d}", str(row.stage), str(row.action), str(row.reason))
+        # as Text: a reason such as "[region == international]" is not rich markup
+        table.add_row(
+            *(Text(v) for v in (f"{row.date:%Y-%m-%d}", row.stage, row.action, row.reason))
+        )
     console.print(table)
 
 

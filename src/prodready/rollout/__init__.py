@@ -1,5 +1,6 @@
 """Rollout replay: shadow, canary and gradual rollout with automated rollback, on history."""
 
+from prodready.rollout.guardrails import Guardrail, suggest_guardrail
 from prodready.rollout.montecarlo import MonteCarloResult, monte_carlo
 from prodready.rollout.plan import Plan, Stage
 from prodready.rollout.power import detection_curve, power
@@ -7,6 +8,7 @@ from prodready.rollout.simulate import RolloutResult, arm_position, simulate
 from prodready.rollout.triggers import Trigger, default_triggers
 
 __all__ = [
+    "Guardrail",
     "MonteCarloResult",
     "Plan",
     "RolloutResult",
@@ -18,4 +20,5 @@ __all__ = [
     "monte_carlo",
     "power",
     "simulate",
+    "suggest_guardrail",
 ]

@@ -64,8 +64,10 @@ from prodready.rollout.triggers import Trigger, default_triggers
 DEFAULT_BUCKETS = 4096
 OUTCOMES = ("promoted", "rolled_back", "held")
 
-# label statistics per arm, in this order (as simulate's _STATS)
-_N, _V, _V2, _FLAGGED, _TP, _POS = range(6)
+# statistics per arm, in this order (as simulate's _STATS): labelled ones by the day the label is
+# known, then every decision and every flagged decision by the event's day; arm 1 starts at _W
+_N, _V, _V2, _FLAGGED, _TP, _POS, _DECISIONS, _FLAGS = range(8)
+_W = 8
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ class _Prepared:
     horizon: int
     shares: np.ndarray  # per stage, 0-1
     stage_of_day: np.ndarray  # per plan day < horizon
-    label: np.ndarray  # [scope, stage, unit, known day, stat 0..11]: stats of arm 0 then arm 1
+    label: np.ndarray  # [scope, stage, unit, known day, stat 0..15]: stats of arm 0 then arm 1
     psi: np.ndarray  # [scope, unit, day, bin]: champion, challenger, challenger on own bins
     n_bins: int
     n_self: int
@@ -306,7 +308,7 @@ def _prepare(
     stage = np.zeros(day.shape, np.int64)
     stage[in_plan] = stage_of_day[day[in_plan]]
     lab_rows = in_plan & (known < horizon)
-    label = np.zeros((len(scopes), n_stages, n_units, horizon, 12))
+    label = np.zeros((len(scopes), n_stages, n_units, horizon, 2 * _W))
     psi = np.zeros((len(scopes), n_units, horizon, 2 * n_bins + n_self))
     pos = truth == 1
     per_arm = [
@@ -332,10 +334,16 @@ def _prepare(
                 pos[rows],
             )
             for j, w in enumerate(weights):
-                label[s, ..., a * 6 + j] = np.bincount(cell, weights=w, minlength=size).reshape(
+                label[s, ..., a * _W + j] = np.bincount(cell, weights=w, minlength=size).reshape(
                     n_stages, n_units, horizon
                 )
         rows = np.flatnonzero(mask & in_plan)
+        cell = (stage[rows] * n_units + units[rows]) * horizon + day[rows]
+        for a, (_, f) in enumerate(per_arm):
+            for j, w in ((_DECISIONS, np.ones(rows.size)), (_FLAGS, f[rows])):
+                label[s, ..., a * _W + j] = np.bincount(cell, weights=w, minlength=size).reshape(
+                    n_stages, n_units, horizon
+                )
         width = 2 * n_bins + n_self
         size = n_units * horizon * width
         base = (units[rows] * horizon + day[rows]) * width
@@ -373,20 +381,20 @@ def _replay(p: _Prepared, u: np.ndarray) -> np.ndarray:
     n_stages = p.shares.size
     fires = np.zeros((len(p.triggers), n_rep, p.horizon), bool)
     for s, scope in enumerate(p.scopes):
-        # label statistics, arms' increments per known day: [replay, day, 12]
-        inc = np.zeros((n_rep, p.horizon, 12))
+        # arms' statistics, increments per known day: [replay, day, 2 * _W]
+        inc = np.zeros((n_rep, p.horizon, 2 * _W))
         for g in range(n_stages):
-            table = p.label[s, g].reshape(p.units, -1)  # units x (day * 12)
-            total = table.sum(axis=0).reshape(p.horizon, 12)
+            table = p.label[s, g].reshape(p.units, -1)  # units x (day * 2 _W)
+            total = table.sum(axis=0).reshape(p.horizon, 2 * _W)
             if not total.any():
                 continue
             if p.shares[g] == 0:  # shadow: both arms are every event
                 inc += total
                 continue
             served = (u < p.shares[g]).astype(float)
-            part = (served @ table).reshape(n_rep, p.horizon, 12)
-            inc[..., :6] += total[:, :6] - part[..., :6]
-            inc[..., 6:] += part[..., 6:]
+            part = (served @ table).reshape(n_rep, p.horizon, 2 * _W)
+            inc[..., :_W] += total[:, :_W] - part[..., :_W]
+            inc[..., _W:] += part[..., _W:]
         stats = np.cumsum(inc, axis=1)
         # score-bin counts per day and arm: [replay, day, champion | challenger | own bins]
         nb, width = p.n_bins, 2 * p.n_bins + p.n_self
@@ -448,16 +456,27 @@ def _fires(t: Trigger, stats: np.ndarray, counts: np.ndarray, nb: int) -> np.nda
             enough = (n0[..., 0] >= MIN_SCORES) & (n1[..., 0] >= MIN_SCORES)
             return enough & (value > t.limit)
         if t.kind == "business_value":
-            n0, n1 = stats[..., _N], stats[..., 6 + _N]
+            n0, n1 = stats[..., _N], stats[..., _W + _N]
             m0, var0 = _mean_var(n0, stats[..., _V], stats[..., _V2])
-            m1, var1 = _mean_var(n1, stats[..., 6 + _V], stats[..., 6 + _V2])
+            m1, var1 = _mean_var(n1, stats[..., _W + _V], stats[..., _W + _V2])
             est = (m1 - m0) * 1000
             variance = (var1 / n1 + var0 / n0) * 1e6
             tau2 = mixing_variance((var0 + var1) / 2 * 1e6, TIGHT_AT)
             high = est + half_width(variance, tau2, t.alpha)
             return (np.minimum(n0, n1) >= MIN_LABELLED) & (high < -t.margin)
-        k = stats[..., 6 + (_FLAGGED if t.metric == "precision" else _POS)]
-        p = stats[..., 6 + _TP] / k
+        if t.kind == "flag_rate":
+            n = stats[..., _W + _DECISIONS]
+            rate = stats[..., _W + _FLAGS] / n
+            fires = np.zeros(n.shape, bool)
+            for bound, below in ((t.floor, True), (t.ceiling, False)):
+                if bound is None:
+                    continue
+                null_var = bound * (1 - bound)
+                h = half_width(null_var / n, mixing_variance(null_var, TIGHT_AT), t.alpha)
+                fires |= (rate + h < bound) if below else (rate - h > bound)
+            return (n >= MIN_SCORES) & fires
+        k = stats[..., _W + (_FLAGGED if t.metric == "precision" else _POS)]
+        p = stats[..., _W + _TP] / k
         null_var = t.floor * (1 - t.floor)
         high = p + half_width(null_var / k, mixing_variance(null_var, TIGHT_AT), t.alpha)
         return (k >= MIN_LABELLED) & (high < t.floor)

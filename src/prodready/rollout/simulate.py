@@ -24,6 +24,9 @@ count 0): ``realised`` = value of the decisions actually served in the replay; `
 = the champion serving everything over the same days; ``big_bang`` = the challenger serving
 everything from day one; ``at_risk`` = the money lost to the challenger up to and including
 the decision: ``realised - champion_only`` over those days when negative, else 0.
+``money_by_day`` has the three running totals for every day valued: the replayed days, and after
+a rollback the rest of the plan's days (champion serving everything), so the curves show what the
+rollback saved.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class RolloutResult:
     currency: str | None
     decision_date: pd.Timestamp | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    money_by_day: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         """The timeline: one row per replayed day."""
@@ -108,10 +112,14 @@ class RolloutResult:
         else:
             findings.append(Finding("medium", f"No decision was reached: {last['reason']}."))
         gain = self.money["realised"] - self.money["champion_only"]
+        valued = len(self.money_by_day) or self.days_replayed
+        span = f"the {valued} days valued"
+        if self.outcome == "rolled_back" and valued > self.days_replayed:
+            span += f" ({self.days_replayed} until the rollback, the champion alone after)"
         findings.append(
             Finding(
                 "info" if gain >= 0 else "medium",
-                f"Over the {self.days_replayed} replayed days the rollout realised "
+                f"Over {span} the rollout realised "
                 f"{format_money(self.money['realised'], cur)} against "
                 f"{format_money(self.money['champion_only'], cur)} with the champion only and "
                 f"{format_money(self.money['big_bang'], cur)} switching everything on day one.",
@@ -119,11 +127,11 @@ class RolloutResult:
                 currency=cur,
             )
         )
-        if self.days_replayed < self.plan_days:
+        if self.log_days < self.plan_days:
             findings.append(
                 Finding(
                     "medium",
-                    f"The log covers {self.days_replayed} of the plan's {self.plan_days} days: "
+                    f"The log covers {self.log_days} of the plan's {self.plan_days} days: "
                     "only that much was replayed.",
                 )
             )
@@ -144,6 +152,7 @@ class RolloutResult:
                 "triggers": [t.to_dict() for t in self.triggers],
                 "decisions": self.decisions.to_dict(orient="records"),
                 "timeline": self.timeline.to_dict(orient="records"),
+                "money_by_day": self.money_by_day.to_dict(orient="records"),
                 "summary": [f.to_dict() for f in self.summary()],
                 "notes": list(self.notes),
             }
@@ -256,8 +265,9 @@ def _psi(challenger_counts: np.ndarray, champion_counts: np.ndarray) -> float:
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-# statistics accumulated per scope and arm, in this order
-_STATS = ("n", "v", "v2", "flagged", "tp", "pos")
+# statistics accumulated per scope and arm, in this order: the labelled ones (counted once the
+# label is known), then every decision and every flagged decision (counted on the event's day)
+_STATS = ("n", "v", "v2", "flagged", "tp", "pos", "decisions", "flags")
 
 
 def simulate(
@@ -336,12 +346,12 @@ def simulate(
     running = np.zeros((n_scopes, 2, len(_STATS)))
     psi_daily = np.zeros((horizon, n_scopes, 2, n_bins))  # score bins per day, for a window
     self_daily = np.zeros((horizon, n_scopes, n_self))  # challenger-arm scores, own bins
-    decided = np.zeros(2)  # decisions per arm (overall scope)
 
     stage_idx, stage_day = 0, 0
     outcome, decision_date = None, None
     decisions: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    money_rows: list[dict[str, Any]] = []
     money = {"realised": 0.0, "champion_only": 0.0, "big_bang": 0.0, "at_risk": 0.0}
     d = 0
     decisions.append(
@@ -355,6 +365,14 @@ def simulate(
         money["realised"] += float(v1[idx][served1].sum() + v0[idx][~served1].sum())
         money["champion_only"] += float(v0[idx].sum())
         money["big_bang"] += float(v1[idx].sum())
+        money_rows.append(
+            {
+                "date": origin + pd.Timedelta(days=d),
+                "stage": stage.name if outcome is None else "champion only (rolled back)",
+                "share": share,
+                **{k: money[k] for k in ("realised", "champion_only", "big_bang")},
+            }
+        )
         if outcome is not None:
             d += 1
             if d >= min(log_days, plan.days if outcome == "rolled_back" else d):
@@ -363,7 +381,6 @@ def simulate(
         shadow = stage.share == 0
         arm1 = np.ones(idx.size, bool) if shadow else served1
         arm0 = np.ones(idx.size, bool) if shadow else ~served1
-        decided += [arm0.sum(), arm1.sum()]
         kd = np.minimum(known[idx], log_days)  # NEVER -> the spare slot at log_days
         for s, mask in enumerate(masks):
             m = mask[idx]
@@ -383,6 +400,7 @@ def simulate(
                 ]
                 for j, weights in enumerate(w):
                     pending[s, a, j] += np.bincount(k, weights=weights, minlength=horizon)
+                pending[s, a, 6:, d] += [ii.size, f[ii].sum()]
                 psi_daily[d, s, a] += np.bincount(b[ii], minlength=n_bins)
                 if a == 1:
                     self_daily[d, s] += np.bincount(self_bins[ii], minlength=n_self)
@@ -390,7 +408,7 @@ def simulate(
 
         date = origin + pd.Timedelta(days=d)
         row: dict[str, Any] = {"date": date, "stage": stage.name, "share": share}
-        row.update(_arm_kpis(running[0], decided))
+        row.update(_arm_kpis(running[0]))
         # score shift is judged on recent days: a cumulative count would let weeks of healthy
         # shadow scores hide a pipeline that breaks once the challenger serves
         psi_counts = psi_daily[max(0, d - PSI_WINDOW_DAYS + 1) : d + 1].sum(axis=0)
@@ -484,6 +502,7 @@ def simulate(
         plan=plan,
         triggers=triggers,
         days_replayed=days_replayed,
+        money_by_day=pd.DataFrame(money_rows),
         plan_days=plan.days,
         log_days=log_days,
         currency=case.business.currency,
@@ -502,20 +521,21 @@ def _mean_var(stats: np.ndarray) -> tuple[float, float, float]:
     return mean, var, n
 
 
-def _arm_kpis(stats: np.ndarray, decided: np.ndarray) -> dict[str, float]:
+def _arm_kpis(stats: np.ndarray) -> dict[str, float]:
     out: dict[str, float] = {}
     for a, arm in enumerate(("champion", "challenger")):
         mean, var, n = _mean_var(stats[a])
         low, high = confidence_sequence(
             mean * 1000, var * 1e6 / n if n >= 2 else np.nan, mixing_variance(var * 1e6, TIGHT_AT)
         )
-        out[f"{arm} decisions"] = float(decided[a])
+        out[f"{arm} decisions"] = float(stats[a][6])
         out[f"{arm} labelled"] = float(n)
         out[f"{arm} value per 1000"] = float(mean * 1000)
         out[f"{arm} value low"] = float(low)
         out[f"{arm} value high"] = float(high)
         flagged = stats[a][3]
         out[f"{arm} precision"] = float(stats[a][4] / flagged) if flagged else np.nan
+        out[f"{arm} flag rate"] = float(stats[a][7] / stats[a][6]) if stats[a][6] else np.nan
     return out
 
 
@@ -541,6 +561,21 @@ def _check(t: Trigger, stats: np.ndarray, counts: np.ndarray) -> tuple[bool, flo
             f"challenger minus champion {est:,.0f} per 1,000 decisions "
             f"(upper {1 - t.alpha:.0%} bound {float(high):,.0f})",
         )
+    if t.kind == "flag_rate":
+        n, rate = stats[1][6], stats[1][7] / max(stats[1][6], 1)
+        if n < MIN_SCORES:
+            return False, np.nan, ""
+        for bound, below in ((t.floor, True), (t.ceiling, False)):
+            if bound is None:
+                continue
+            null_var = bound * (1 - bound)  # the variance at the boundary, as the metric floor
+            low, high = confidence_sequence(
+                rate, null_var / n, mixing_variance(null_var, TIGHT_AT), t.alpha
+            )
+            if (high < bound) if below else (low > bound):
+                side = "below the floor" if below else "above the ceiling"
+                return True, float(rate), f"flag rate {rate:.2%} {side} {bound:.2%}"
+        return False, float(rate), ""
     # metric_floor on the challenger arm: precision = TP / flagged, recall = TP / positives
     k = stats[1][3] if t.metric == "precision" else stats[1][5]
     if k < MIN_LABELLED:

@@ -19,6 +19,15 @@ Kinds (each may be restricted to a segment ``(column, value)`` of the serving lo
   1e-4 smoothing; both sides need at least 100 scores. Label-free: against the champion it
   can fire on day 1; the 7-day window lets a break after weeks of healthy scores show at once.
 
+* ``"flag_rate"``: fires when the challenger's flag rate (share of its decisions at or above the
+  case's threshold, every decision, labelled or not) is above ``ceiling`` or below ``floor``
+  (shares in [0, 1]) with confidence ``1 - alpha``, cumulative from the plan's first day.
+  Label-free, so it can act long before labels arrive: a ceiling inside a segment is the
+  business guardrail "decline no more than this share of international payments"; a floor
+  catches a model that silently stops acting (a pipeline feeding zeros). The band uses the
+  variance at the boundary, ``b * (1 - b)``, as the precision floor does, so a flag rate of
+  exactly 0 still gives a finite band.
+
 ``action`` is ``"rollback"`` (stop, serve the champion only from the next day) or ``"hold"``
 (do not advance to the next stage while the rule fires).
 """
@@ -33,7 +42,7 @@ import numpy as np
 from prodready.case import Case
 from prodready.errors import ParameterError
 
-KINDS = ("business_value", "metric_floor", "score_psi")
+KINDS = ("business_value", "metric_floor", "score_psi", "flag_rate")
 ACTIONS = ("rollback", "hold")
 METRICS = ("precision", "recall")
 REFERENCES = ("champion", "shadow")
@@ -43,7 +52,7 @@ REFERENCES = ("champion", "shadow")
 class Trigger:
     """One rule; see the module docstring for each kind's definition."""
 
-    kind: Literal["business_value", "metric_floor", "score_psi"]
+    kind: Literal["business_value", "metric_floor", "score_psi", "flag_rate"]
     action: Literal["rollback", "hold"] = "rollback"
     margin: float = 0.0
     metric: str = "precision"
@@ -52,6 +61,7 @@ class Trigger:
     segment: tuple[str, Any] | None = None
     alpha: float = 0.05
     reference: Literal["champion", "shadow"] = "champion"  # score_psi: compared with what
+    ceiling: float | None = None  # flag_rate: the highest acceptable share of flagged decisions
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -86,6 +96,29 @@ class Trigger:
                     where=f"trigger {self.name}",
                     found=repr(self.floor),
                     fix="e.g. Trigger('metric_floor', metric='precision', floor=0.02)",
+                )
+        if self.kind == "flag_rate":
+            bounds = {"floor": self.floor, "ceiling": self.ceiling}
+            if all(b is None for b in bounds.values()):
+                raise ParameterError(
+                    "a flag-rate rule needs a floor, a ceiling or both",
+                    where=f"trigger {self.kind}",
+                    fix="e.g. Trigger('flag_rate', ceiling=0.25, segment=('region', "
+                    "'international'))",
+                )
+            for label, b in bounds.items():
+                if b is not None and not 0 < b < 1:
+                    raise ParameterError(
+                        f"a flag-rate {label} is a share of decisions strictly between 0 and 1",
+                        where=f"trigger {self.name}",
+                        found=repr(b),
+                        fix="e.g. 0.25 for a quarter of the decisions",
+                    )
+            if self.floor is not None and self.ceiling is not None and self.floor >= self.ceiling:
+                raise ParameterError(
+                    "the flag-rate floor must be below its ceiling",
+                    where=f"trigger {self.name}",
+                    found=f"floor {self.floor}, ceiling {self.ceiling}",
                 )
         if self.kind == "score_psi" and self.reference not in REFERENCES:
             raise ParameterError(
@@ -124,6 +157,13 @@ class Trigger:
             base = (
                 f"{self.metric} < {self.floor if self.floor is None else format(self.floor, '.3g')}"
             )
+        elif self.kind == "flag_rate":
+            parts = []
+            if self.floor is not None:
+                parts.append(f"flag rate < {self.floor:.3g}")
+            if self.ceiling is not None:
+                parts.append(f"flag rate > {self.ceiling:.3g}")
+            base = " or ".join(parts)
         else:
             base = f"score PSI > {self.limit:g}"
             if self.reference == "shadow":
@@ -144,6 +184,8 @@ class Trigger:
             out["margin"] = self.margin
         elif self.kind == "metric_floor":
             out.update(metric=self.metric, floor=self.floor)
+        elif self.kind == "flag_rate":
+            out.update(floor=self.floor, ceiling=self.ceiling)
         else:
             out.update(limit=self.limit, reference=self.reference)
         return out
@@ -158,7 +200,11 @@ def default_triggers(case: Case) -> list[Trigger]:
        champion flags no labelled event;
     3. score shift: PSI of the challenger's recent scores against its own shadow-mode scores
        above 0.25 (a significant shift), checked once it serves. Against the champion it would
-       fire on most retrained models, which are calibrated differently (PSI 1.45 on the sample).
+       fire on most retrained models, which are calibrated differently (PSI 1.45 on the sample);
+    4. a model that stops acting: the challenger's flag rate below a quarter of the champion's on
+       the whole serving log, skipped when the champion flags nothing. Label-free, so it acts
+       within days, where the value rule would wait for labels (and, on a log where doing
+       nothing is worth more than the champion's decisions, would never object).
     """
     triggers = [Trigger("business_value", margin=0.0)]
     labelled = case.labelled_serving
@@ -170,4 +216,9 @@ def default_triggers(case: Case) -> list[Trigger]:
             if precision > 0:
                 triggers.append(Trigger("metric_floor", metric="precision", floor=precision / 2))
     triggers.append(Trigger("score_psi", limit=0.25, reference="shadow"))
+    if case.business is not None:
+        scores = case.serving[case.columns.prediction].to_numpy(float)
+        rate = float(np.mean(scores >= case.business.threshold))
+        if 0 < rate < 1:
+            triggers.append(Trigger("flag_rate", floor=float(f"{rate / 4:.3g}")))
     return triggers
