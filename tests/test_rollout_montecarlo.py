@@ -24,7 +24,8 @@ from prodready.rollout import (
     power,
     simulate,
 )
-from prodready.rollout.montecarlo import _prepare, _result
+from prodready.rollout.montecarlo import _replay_paths, _run
+from prodready.rollout.replay_log import replay_log
 
 DAYS, PER_DAY, RATE = 20, 1200, 0.2
 
@@ -83,10 +84,14 @@ PLAN = Plan((Stage("canary", DAYS, 50),))
 RULE = [Trigger("business_value")]
 
 
+def _one_unit_per_event_case():
+    full = samples.load()  # every 20th event keeps the one-unit-per-event tables small
+    return dataclasses.replace(full, serving=full.serving.iloc[::20].reset_index(drop=True))
+
+
 def test_replays_reproduce_simulate_event_by_event():
     """With one unit per event and simulate's own hash, each replay is simulate's run."""
-    full = samples.load()  # every 20th event keeps the one-unit-per-event tables small
-    case = dataclasses.replace(full, serving=full.serving.iloc[::20].reset_index(drop=True))
+    case = _one_unit_per_event_case()
     ids = case.serving[case.columns.id]
     n_events = len(ids)
     scores = case.serving[case.columns.prediction].to_numpy()
@@ -105,16 +110,51 @@ def test_replays_reproduce_simulate_event_by_event():
     seen = set()
     for plan in (Plan.default(), Plan((Stage("ramp", 10, 30), Stage("half", 40, 50)))):
         for challenger in (None, case.columns.prediction, broken, np.zeros(n_events)):
-            prepared, notes = _prepare(
-                case, plan, triggers, challenger, np.arange(n_events), n_events
-            )
-            frame = _result(prepared, plan, u, seeds, 0, notes, case).days_to_decision
+            log = replay_log(case, plan, triggers, challenger)
+            units = np.arange(n_events)
+            frame = _run(log, plan, units, n_events, u, seeds, 0, "USD").days_to_decision
+            # the day-by-day path (used for hold rules) agrees with the fast one
+            outcome, day, _, _ = _replay_paths(log, plan, units, u)
+            assert list(outcome) == list(frame["outcome"])
+            assert list(day) == list(frame["decision_day"])
             for r, s in enumerate(seeds):
                 run = simulate(case, plan, triggers, challenger=challenger, seed=int(s))
                 assert frame.loc[r, "outcome"] == run.outcome
                 assert frame.loc[r, "decision_day"] == len(run.timeline) - 1
                 seen.add(run.outcome)
     assert seen == {"promoted", "rolled_back"}
+
+
+def test_plans_with_hold_rules_reproduce_simulate_event_by_event():
+    """Hold rules: each replay keeps its own stage dates, exactly as simulate does."""
+    case = _one_unit_per_event_case()
+    ids = case.serving[case.columns.id]
+    n_events = len(ids)
+    seeds = np.array([0, 1, 2])
+    u = np.stack([arm_position(ids, int(s)) for s in seeds])
+    plan = Plan((Stage("shadow", 7, 0), Stage("canary", 7, 10), Stage("half", 14, 50)))
+    seen = set()
+    for triggers in (
+        [Trigger("flag_rate", ceiling=0.02, action="hold"), Trigger("business_value")],
+        [Trigger("score_psi", action="hold"), Trigger("flag_rate", floor=0.001)],
+        [
+            Trigger("flag_rate", ceiling=0.3, segment=("region", "international"), action="hold"),
+            Trigger("score_psi", reference="shadow"),
+        ],
+    ):
+        log = replay_log(case, plan, triggers, None)
+        frame = _run(log, plan, np.arange(n_events), n_events, u, seeds, 0, "USD")
+        assert any("Hold rules" in note for note in frame.notes)
+        for r, s in enumerate(seeds):
+            run = simulate(case, plan, triggers, seed=int(s))
+            row = frame.days_to_decision.loc[r]
+            assert row["outcome"] == run.outcome, (triggers, s)
+            assert row["decision_day"] == len(run.timeline) - 1
+            assert row["stage"] == run.decisions.iloc[-1]["stage"]
+            seen.add(run.outcome)
+            if run.outcome == "held":
+                assert (run.decisions["action"] == "hold").any()
+    assert {"held", "promoted"} <= seen
 
 
 def test_aa_false_rollback_rate_within_alpha(synthetic):
@@ -202,8 +242,6 @@ def test_power_behaves():
 
 def test_bad_input():
     case, _ = synthetic_case()
-    with pytest.raises(ParameterError, match="rollback rules only"):
-        monte_carlo(case, PLAN, [Trigger("business_value", action="hold")], n=5)
     with pytest.raises(ParameterError, match="at least 1"):
         monte_carlo(case, PLAN, RULE, n=0)
     with pytest.raises(ParameterError, match="exactly one of"):

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from prodready.case import Case
-from prodready.rollout.simulate import _challenger_scores
+from prodready.rollout.replay_log import challenger_scores
 from prodready.rollout.triggers import Trigger
 
 CEILING_FACTOR = 1.5  # the challenger may flag at most 1.5x the champion's share in the segment
@@ -67,7 +67,7 @@ def suggest_guardrail(case: Case, challenger=None) -> Guardrail | None:
     if case.task != "binary" or case.business is None:
         return None
     cols, serving = case.columns, case.serving
-    scores1, _ = _challenger_scores(case, challenger)
+    scores1, _ = challenger_scores(case, challenger)
     truth = serving[cols.label].astype("Float64").to_numpy(float, na_value=np.nan)
     labelled = ~np.isnan(truth)
     scores0 = serving[cols.prediction].to_numpy(float)

@@ -30,8 +30,11 @@ expectation and (up to the ``1/buckets`` granularity of a share) the same varian
 event-level hashing. With ``buckets`` of a few thousand, a 1% canary still spans ~40 buckets;
 raise ``buckets`` for smaller shares.
 
-Hold rules make a replay's stage dates depend on its own path, so they are not replayed here:
-only ``rollback`` rules are accepted (use :func:`simulate` per seed for plans with holds).
+Hold rules make a replay's stage dates depend on its own path (a stage lasts until the rule stops
+firing), so a plan with hold rules takes a second, day-by-day path (:func:`_replay_paths`): one
+pass over the days, vectorised over replays, each replay in its own stage; its work grows with
+replays x events. Both paths reproduce :func:`simulate` exactly when a unit is one event
+(tested).
 """
 
 from __future__ import annotations
@@ -47,19 +50,16 @@ from prodready.case import Case
 from prodready.errors import ParameterError
 from prodready.results import Finding, most_severe_first, to_json
 from prodready.rollout.plan import Plan
+from prodready.rollout.replay_log import ReplayLog, replay_log
 from prodready.rollout.sequential import half_width, mixing_variance
 from prodready.rollout.simulate import (
     MIN_LABELLED,
     MIN_SCORES,
-    NEVER,
     PSI_EPSILON,
     PSI_WINDOW_DAYS,
     TIGHT_AT,
-    _challenger_scores,
-    _event_values,
-    score_bins,
 )
-from prodready.rollout.triggers import Trigger, default_triggers
+from prodready.rollout.triggers import Trigger
 
 DEFAULT_BUCKETS = 4096
 OUTCOMES = ("promoted", "rolled_back", "held")
@@ -223,70 +223,18 @@ class _Prepared:
     shadow_days: int
     scopes: list
     triggers: tuple[Trigger, ...]
-    true_delta_per_1000: float
-    margin: float
-    origin: pd.Timestamp
-    stage_names: list[str]
 
 
 def _prepare(
-    case: Case, plan: Plan, triggers, challenger, units: np.ndarray, n_units: int
+    log: ReplayLog, plan: Plan, units: np.ndarray, n_units: int
 ) -> tuple[_Prepared, list[str]]:
-    if case.task != "binary" or case.business is None or case.business.value is None:
-        raise ParameterError(
-            "the rollout replay needs a binary case with a business value matrix",
-            where="case file: task / business.value",
-            fix="set task: binary and business.value (money per TP, FP, FN, TN)",
-        )
-    triggers = tuple(default_triggers(case) if triggers is None else triggers)
-    for t in triggers:
-        if not isinstance(t, Trigger):
-            raise ParameterError("triggers must be Trigger objects", found=type(t).__name__)
-        if t.action != "rollback":
-            raise ParameterError(
-                "monte_carlo replays rollback rules only: a hold rule makes each replay's stage "
-                "dates depend on its own path",
-                where=f"trigger {t.name}",
-                found="action='hold'",
-                fix="make the rule action='rollback', or run simulate(case, seed=...) for "
-                "a few seeds to see a plan with holds",
-            )
-        if t.segment is not None and t.segment[0] not in case.serving.columns:
-            raise ParameterError(
-                f"the trigger's segment column {t.segment[0]!r} is not in the serving log",
-                where=f"trigger {t.name}",
-                fix="use a column of the serving log, e.g. ('region', 'international')",
-            )
-    cols, serving = case.columns, case.serving
-    notes: list[str] = []
-    scores1, challenger_label = _challenger_scores(case, challenger)
-    if challenger_label != cols.challenger:
-        notes.append(f"Challenger scores: {challenger_label}.")
-    scores0 = serving[cols.prediction].to_numpy(float)
-    threshold = case.business.threshold
-    flags0, flags1 = scores0 >= threshold, scores1 >= threshold
-    truth = serving[cols.label].astype("Float64").to_numpy(float, na_value=np.nan)
-    v0, v1 = _event_values(truth, flags0, case), _event_values(truth, flags1, case)
-    labelled = ~np.isnan(truth)
-
-    times = pd.to_datetime(serving[cols.timestamp], utc=True)
-    origin = times.min().normalize()
-    day = ((times - origin) // pd.Timedelta(days=1)).to_numpy(np.int64)
-    if cols.label_time and cols.label_time in serving.columns:
-        arrival = pd.to_datetime(serving[cols.label_time], utc=True)
-        arrived = ((arrival - origin) // pd.Timedelta(days=1)).to_numpy(np.float64, na_value=np.nan)
-        known = np.where(np.isnan(arrived), NEVER, np.maximum(np.nan_to_num(arrived), day))
-    else:
-        known = day.copy()
-        notes.append("The case has no label_time: labels are taken as known on the event's day.")
-    known = np.where(labelled, known, NEVER).astype(np.int64)
-    if not labelled.any():
-        notes.append("No label ever arrives in the log: only the score PSI rule can fire.")
-    log_days = int(day.max()) + 1
-    horizon = min(plan.days, log_days)
+    """Aggregate the log by (unit, stage, known day) and (unit, day, bin) for :func:`_replay`."""
+    notes = list(log.notes)
+    triggers, day, known = log.triggers, log.day, log.known
+    horizon = min(plan.days, log.log_days)
     if horizon < plan.days:
         notes.append(
-            f"The log covers {log_days} of the plan's {plan.days} days: only that much was "
+            f"The log covers {log.log_days} of the plan's {plan.days} days: only that much was "
             "replayed, so replays without a rollback are held."
         )
 
@@ -295,14 +243,9 @@ def _prepare(
     stage_of_day = np.repeat(np.arange(len(frame)), frame["days"].to_numpy())[:horizon]
     n_stages = len(frame)
 
-    bins0, bins1, n_bins, shadow_days, self_bins, n_self = score_bins(
-        scores0, scores1, day, plan, triggers, notes
-    )
-
-    scopes: list[Any] = [None]
-    for t in triggers:
-        if t.segment not in scopes:
-            scopes.append(t.segment)
+    n_bins, n_self = log.n_bins, log.n_self
+    bins0, bins1, self_bins = log.bins0, log.bins1, log.self_bins
+    scopes = log.scopes
 
     in_plan = day < horizon
     stage = np.zeros(day.shape, np.int64)
@@ -310,17 +253,9 @@ def _prepare(
     lab_rows = in_plan & (known < horizon)
     label = np.zeros((len(scopes), n_stages, n_units, horizon, 2 * _W))
     psi = np.zeros((len(scopes), n_units, horizon, 2 * n_bins + n_self))
-    pos = truth == 1
-    per_arm = [
-        (v0, flags0),
-        (v1, flags1),
-    ]
-    for s, scope in enumerate(scopes):
-        mask = (
-            np.ones(len(serving), bool)
-            if scope is None
-            else (serving[scope[0]] == scope[1]).fillna(False).to_numpy(bool)
-        )
+    pos = log.truth == 1
+    per_arm = [(log.v0, log.flags0), (log.v1, log.flags1)]
+    for s, mask in enumerate(log.masks):
         rows = np.flatnonzero(mask & lab_rows)
         cell = (stage[rows] * n_units + units[rows]) * horizon + known[rows]
         size = n_stages * n_units * horizon
@@ -352,9 +287,6 @@ def _prepare(
         counts += np.bincount(base + 2 * n_bins + self_bins[rows], minlength=size)
         psi[s] = counts.reshape(n_units, horizon, width)
 
-    margin = next((t.margin for t in triggers if t.kind == "business_value" and not t.segment), 0.0)
-    n_lab = labelled.sum()
-    delta = float((v1.sum() - v0.sum()) / n_lab * 1000) if n_lab else 0.0
     prepared = _Prepared(
         units=n_units,
         horizon=horizon,
@@ -364,13 +296,9 @@ def _prepare(
         psi=psi,
         n_bins=n_bins,
         n_self=n_self,
-        shadow_days=shadow_days,
+        shadow_days=log.shadow_days,
         scopes=scopes,
         triggers=triggers,
-        true_delta_per_1000=delta,
-        margin=float(margin),
-        origin=origin,
-        stage_names=list(frame["name"]),
     )
     return prepared, notes
 
@@ -482,6 +410,141 @@ def _fires(t: Trigger, stats: np.ndarray, counts: np.ndarray, nb: int) -> np.nda
         return (k >= MIN_LABELLED) & (high < t.floor)
 
 
+def _replay_paths(
+    log: ReplayLog, plan: Plan, units: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Replays whose stage dates depend on their own path (plans with ``hold`` rules): one pass
+    over the days, vectorised over replays, each replay in its own stage. Same definitions as
+    :func:`prodready.rollout.simulate` (a rule is checked daily; a hold keeps the replay in its
+    stage past the stage's end while it fires). Returns (outcome, decision day, stage index,
+    reason) per replay. Work grows with replays x events, not replays x buckets x days."""
+    n_rep, horizon = u.shape[0], log.log_days
+    frame = plan.to_frame()
+    shares = frame["share"].to_numpy(float) / 100
+    stage_days = frame["days"].to_numpy(np.int64)
+    triggers = log.triggers
+    nb, width, sd = log.n_bins, 2 * log.n_bins + log.n_self, log.shadow_days
+    rollback = np.array([t.action == "rollback" for t in triggers], bool)
+    names = np.array([t.name for t in triggers], dtype=object)
+
+    pos = log.truth == 1
+    lab = [
+        np.stack([log.labelled, v, v**2, f & log.labelled, f & pos, pos], axis=1).astype(float)
+        for v, f in ((log.v0, log.flags0), (log.v1, log.flags1))
+    ]
+    dec = [np.stack([np.ones(f.size), f], axis=1).astype(float) for f in (log.flags0, log.flags1)]
+    eye_nb, eye_self = np.eye(nb), np.eye(log.n_self)
+    bins = np.hstack([eye_nb[log.bins0], eye_nb[log.bins1], eye_self[log.self_bins]])
+
+    n_scopes = len(log.scopes)
+    pending = np.zeros((n_scopes, n_rep, horizon, 2 * _W))  # by the day the label is known
+    running = np.zeros((n_scopes, n_rep, 2 * _W))
+    daily = np.zeros((n_scopes, n_rep, horizon, width))  # score-bin counts per day and arm
+    stage = np.zeros(n_rep, np.int64)
+    in_stage = np.zeros(n_rep, np.int64)
+    done = np.zeros(n_rep, bool)
+    outcome = np.full(n_rep, "held", dtype=object)
+    decision_day = np.full(n_rep, horizon - 1, np.int64)
+    reasons = [""] * n_rep
+    order = np.argsort(log.day, kind="stable")
+    bounds = np.searchsorted(log.day[order], np.arange(horizon + 1))
+
+    def split(served, shadow, values):
+        """(champion arm, challenger arm) sums per replay of per-event ``values``."""
+        total = values.sum(axis=0)
+        part = served @ values
+        return (
+            np.where(shadow[:, None], total, total - part),
+            np.where(shadow[:, None], total, part),
+        )
+
+    for d in range(horizon):
+        share = shares[stage]
+        shadow = share == 0
+        today = order[bounds[d] : bounds[d + 1]]
+        for s, mask in enumerate(log.masks):
+            ii = today[mask[today]]
+            if ii.size == 0:
+                continue
+            served = (u[:, units[ii]] < share[:, None]).astype(float)
+            arm0, arm1 = split(served, shadow, np.hstack([dec[0][ii], dec[1][ii]]))
+            running[s, :, _DECISIONS : _FLAGS + 1] += arm0[:, :2]
+            running[s, :, _W + _DECISIONS : _W + _FLAGS + 1] += arm1[:, 2:]
+            arm0, arm1 = split(served, shadow, bins[ii])
+            daily[s, :, d, :nb] = arm0[:, :nb]
+            daily[s, :, d, nb:] = arm1[:, nb:]
+            k = log.known[ii]
+            for known_day in np.unique(k[k < horizon]):
+                sel = k == known_day
+                both = np.hstack([lab[0][ii[sel]], lab[1][ii[sel]]])
+                arm0, arm1 = split(served[:, sel], shadow, both)
+                pending[s, :, known_day, :6] += arm0[:, :6]
+                pending[s, :, known_day, _W : _W + 6] += arm1[:, 6:]
+        running += pending[:, :, d]
+
+        fires = np.zeros((len(triggers), n_rep), bool)
+        start = max(0, d - PSI_WINDOW_DAYS + 1)
+        for i, t in enumerate(triggers):
+            s = log.scopes.index(t.segment)
+            stats = running[s][:, None, :]
+            if t.kind == "score_psi" and t.reference == "shadow" and sd:
+                if d < sd:
+                    continue  # nothing served yet to compare
+                reference = daily[s, :, :sd, 2 * nb :].sum(axis=1)
+                current = daily[s, :, max(sd, start) : d + 1, 2 * nb :].sum(axis=1)
+                counts = np.concatenate([reference, current], axis=-1)
+                fires[i] = _fires(t, stats, counts[:, None, :], log.n_self)[:, 0]
+            else:
+                window = daily[s, :, start : d + 1, : 2 * nb].sum(axis=1)
+                fires[i] = _fires(t, stats, window[:, None, :], nb)[:, 0]
+
+        active = ~done
+        rolled = active & fires[rollback].any(axis=0)
+        for r in np.flatnonzero(rolled):
+            reasons[r] = "; ".join(names[rollback & fires[:, r]])
+        outcome[rolled], decision_day[rolled], done[rolled] = "rolled_back", d, True
+        going = active & ~rolled
+        in_stage[going] += 1
+        ended = going & (in_stage >= stage_days[stage]) & ~fires[~rollback].any(axis=0)
+        last = ended & (stage + 1 == shares.size)
+        outcome[last], decision_day[last], done[last] = "promoted", d, True
+        advance = ended & ~last
+        stage[advance] += 1
+        in_stage[advance] = 0
+        if done.all():
+            break
+    return outcome.astype(str), decision_day, stage, reasons
+
+
+def _truth(log: ReplayLog) -> tuple[float, float]:
+    """(challenger minus champion value per 1,000 labelled decisions over the whole log, the
+    margin of the overall business-value rule or 0)."""
+    margin = next(
+        (t.margin for t in log.triggers if t.kind == "business_value" and not t.segment), 0.0
+    )
+    n_lab = log.labelled.sum()
+    delta = float((log.v1.sum() - log.v0.sum()) / n_lab * 1000) if n_lab else 0.0
+    return delta, float(margin)
+
+
+def _fast_outcomes(
+    p: _Prepared, plan: Plan, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(outcome, decision day, stage index, reason) per replay from :func:`_replay`."""
+    fires = _replay(p, u)
+    any_fire = fires.any(axis=0)
+    fired = any_fire.any(axis=1)
+    day = np.where(fired, any_fire.argmax(axis=1), p.horizon - 1)
+    complete = p.horizon == plan.days
+    outcome = np.where(fired, "rolled_back", "promoted" if complete else "held")
+    names = [t.name for t in p.triggers]
+    reasons = [
+        "; ".join(names[i] for i in np.flatnonzero(fires[:, r, day[r]])) if fired[r] else ""
+        for r in range(u.shape[0])
+    ]
+    return outcome, day, p.stage_of_day[day], reasons
+
+
 def monte_carlo(
     case: Case,
     plan: Plan | None = None,
@@ -493,8 +556,8 @@ def monte_carlo(
     buckets: int = DEFAULT_BUCKETS,
 ) -> MonteCarloResult:
     """Replay ``plan`` ``n`` times on the case's serving log, each replay with its own hash key
-    for the arm assignment; ``plan``, ``triggers`` and ``challenger`` as in :func:`simulate`
-    (rollback rules only). Deterministic for ``seed``. Method in the module docstring."""
+    for the arm assignment; ``plan``, ``triggers`` and ``challenger`` as in :func:`simulate`.
+    Deterministic for ``seed``. Method in the module docstring."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ParameterError(
             "the number of replays must be a whole number of at least 1",
@@ -510,54 +573,57 @@ def monte_carlo(
             fix="keep the default 4096, or more for shares below 1%",
         )
     plan = Plan.from_value(plan)
+    log = replay_log(case, plan, triggers, challenger)
     units = _bucket_of(case.serving[case.columns.id], seed, int(buckets))
-    prepared, notes = _prepare(case, plan, triggers, challenger, units, int(buckets))
     seeds = replay_seeds(seed, int(n))
     u = bucket_positions(seeds, int(buckets))
-    return _result(prepared, plan, u, seeds, int(seed), notes, case)
+    return _run(log, plan, units, int(buckets), u, seeds, int(seed), case.business.currency)
 
 
-def _result(p, plan, u, seeds, seed, notes, case) -> MonteCarloResult:
-    fires = _replay(p, u)
-    any_fire = fires.any(axis=0)
-    fired = any_fire.any(axis=1)
-    day = np.where(fired, any_fire.argmax(axis=1), p.horizon - 1)
-    complete = p.horizon == plan.days
-    outcome = np.where(fired, "rolled_back", "promoted" if complete else "held")
-    names = [t.name for t in p.triggers]
-    reasons = [
-        "; ".join(names[i] for i in np.flatnonzero(fires[:, r, day[r]])) if fired[r] else ""
-        for r in range(u.shape[0])
-    ]
+def _run(log, plan, units, n_units, u, seeds, seed, currency) -> MonteCarloResult:
+    """The replays (the fast path without hold rules, else the path-by-path one) as a result."""
+    notes = list(log.notes)
+    if any(t.action == "hold" for t in log.triggers):
+        outcome, day, stage, reasons = _replay_paths(log, plan, units, u)
+        days_replayed = int(day.max()) + 1
+        notes.append(
+            "Hold rules make each replay's stage dates its own: replayed day by day, so it "
+            "takes longer than a plan with rollback rules only."
+        )
+    else:
+        prepared, notes = _prepare(log, plan, units, n_units)
+        outcome, day, stage, reasons = _fast_outcomes(prepared, plan, u)
+        days_replayed = prepared.horizon
+    delta, margin = _truth(log)
+    names = plan.to_frame()["name"].to_numpy()
     frame = pd.DataFrame(
         {
             "replay": np.arange(u.shape[0]),
             "seed": seeds,
             "outcome": pd.array(outcome, dtype="str"),
             "decision_day": day.astype(np.int64),
-            "decision_date": p.origin + pd.to_timedelta(day, unit="D"),
-            "stage": pd.array(np.asarray(p.stage_names)[p.stage_of_day[day]], dtype="str"),
+            "decision_date": log.origin + pd.to_timedelta(day, unit="D"),
+            "stage": pd.array(names[stage], dtype="str"),
             "reason": pd.array(reasons, dtype="str"),
         }
     )
-    worse = p.true_delta_per_1000 < -p.margin
+    worse = delta < -margin
     wrong = (outcome == "promoted") & worse | (outcome == "rolled_back") & ~worse
-    n = u.shape[0]
     return MonteCarloResult(
-        n=n,
+        n=u.shape[0],
         seed=seed,
-        buckets=p.units,
+        buckets=n_units,
         rollback_rate=float(np.mean(outcome == "rolled_back")),
         promotion_rate=float(np.mean(outcome == "promoted")),
         hold_rate=float(np.mean(outcome == "held")),
         wrong_promotion_rate=float(np.mean(wrong)),
         challenger_worse=bool(worse),
-        true_delta_per_1000=p.true_delta_per_1000,
-        margin=p.margin,
+        true_delta_per_1000=delta,
+        margin=margin,
         days_to_decision=frame,
         plan=plan,
-        triggers=p.triggers,
-        days_replayed=p.horizon,
-        currency=case.business.currency,
+        triggers=log.triggers,
+        days_replayed=days_replayed,
+        currency=currency,
         notes=tuple(notes),
     )

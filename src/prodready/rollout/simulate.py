@@ -32,7 +32,6 @@ rollback saved.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,18 +39,17 @@ import numpy as np
 import pandas as pd
 
 from prodready.case import Case
-from prodready.errors import ParameterError
 from prodready.results import Finding, format_money, most_severe_first, to_json
 from prodready.rollout.plan import Plan
+from prodready.rollout.replay_log import replay_log
 from prodready.rollout.sequential import confidence_sequence, mixing_variance
-from prodready.rollout.triggers import Trigger, default_triggers
+from prodready.rollout.triggers import Trigger
 
 MIN_LABELLED = 30  # labelled events per arm before a label-based rule may fire
 MIN_SCORES = 100  # scores per arm before the PSI rule may fire
 PSI_EPSILON = 1e-4
 PSI_WINDOW_DAYS = 7  # the score PSI rule compares the last 7 days of each arm's scores
 TIGHT_AT = 1000  # the confidence sequences are tightest near this many observations per arm
-NEVER = np.iinfo(np.int64).max // 4
 
 
 def arm_position(ids: pd.Series | np.ndarray, seed: int = 0) -> np.ndarray:
@@ -159,104 +157,6 @@ class RolloutResult:
         )
 
 
-def _challenger_scores(case: Case, challenger) -> tuple[np.ndarray, str]:
-    serving = case.serving
-    if challenger is None:
-        name = case.columns.challenger
-        if not name:
-            raise ParameterError(
-                "the case has no challenger, so there is no candidate model to roll out",
-                where="case file: columns.challenger",
-                expected="a column of the serving log with the candidate model's scores, or "
-                "scores passed as simulate(case, challenger=...)",
-                fix="add columns.challenger to the case, pass a column name or an array of "
-                "scores aligned with the serving log; the skew audit's baseline models "
-                "(prodready.models) can serve as champion and challenger",
-            )
-        challenger = name
-    if isinstance(challenger, str):
-        if challenger not in serving.columns:
-            raise ParameterError(
-                f"the serving log has no column {challenger!r}",
-                where="simulate: challenger",
-                expected="a column of the serving log holding scores",
-                fix="pass one of: " + ", ".join(map(str, serving.columns[:20])),
-            )
-        values, label = serving[challenger], challenger
-    else:
-        values, label = challenger, "challenger (array)"
-    try:
-        scores = np.asarray(values, dtype=float).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            "the challenger's scores must be numbers", where="simulate: challenger"
-        ) from exc
-    if scores.shape[0] != len(serving):
-        raise ParameterError(
-            "the challenger's scores must be aligned with the serving log",
-            where="simulate: challenger",
-            expected=f"{len(serving)} scores (one per serving row)",
-            found=f"{scores.shape[0]}",
-        )
-    if not np.isfinite(scores).all():
-        raise ParameterError(
-            "the challenger's scores contain missing or infinite values",
-            where="simulate: challenger",
-            fix="fill or drop them; every served event needs a score",
-        )
-    return scores, label
-
-
-def _event_values(truth: np.ndarray, flags: np.ndarray, case: Case) -> np.ndarray:
-    m = case.business.value
-    return np.where(
-        flags,
-        np.where(truth == 1, m.true_positive, m.false_positive),
-        np.where(truth == 1, m.false_negative, m.true_negative),
-    ).astype(float) * (~np.isnan(truth))
-
-
-def score_bins(
-    scores0: np.ndarray,
-    scores1: np.ndarray,
-    day: np.ndarray,
-    plan: Plan,
-    triggers: Sequence[Trigger],
-    notes: list[str],
-) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray, int]:
-    """Score bins for the PSI rules, shared by :func:`simulate` and the Monte Carlo replays.
-
-    Returns (champion bins, challenger bins, number of bins) on the deciles of the champion's
-    scores, the plan's leading shadow days, and (challenger bins, number of bins) on the
-    deciles of the challenger's own shadow-mode scores; notes a plan without shadow stage.
-    """
-    edges = np.unique(np.quantile(scores0, np.linspace(0.1, 0.9, 9)))
-    bins0 = np.searchsorted(edges, scores0, side="left")
-    bins1 = np.searchsorted(edges, scores1, side="left")
-    shadow_days = _leading_shadow_days(plan)
-    in_shadow = day < shadow_days
-    self_edges = np.unique(
-        np.quantile(scores1[in_shadow] if in_shadow.any() else scores1, np.linspace(0.1, 0.9, 9))
-    )
-    self_bins = np.searchsorted(self_edges, scores1, side="left")
-    if shadow_days == 0 and any(t.reference == "shadow" for t in triggers):
-        notes.append(
-            "The plan has no shadow stage: score PSI rules against shadow scores compare with "
-            "the champion's scores instead."
-        )
-    return bins0, bins1, edges.size + 1, shadow_days, self_bins, self_edges.size + 1
-
-
-def _leading_shadow_days(plan: Plan) -> int:
-    """Days of the shadow stages (share 0) the plan starts with."""
-    days = 0
-    for stage in plan.stages:
-        if stage.share > 0:
-            break
-        days += stage.days
-    return days
-
-
 def _psi(challenger_counts: np.ndarray, champion_counts: np.ndarray) -> float:
     p = champion_counts / champion_counts.sum()
     q = challenger_counts / challenger_counts.sum()
@@ -282,62 +182,26 @@ def simulate(
     column, another column's name, or an array of scores aligned with the serving log. Definitions
     in the module docstring."""
     plan = Plan.from_value(plan)
-    if case.task != "binary" or case.business is None or case.business.value is None:
-        raise ParameterError(
-            "the rollout replay needs a binary case with a business value matrix",
-            where="case file: task / business.value",
-            fix="set task: binary and business.value (money per TP, FP, FN, TN)",
-        )
-    triggers = tuple(default_triggers(case) if triggers is None else triggers)
-    for t in triggers:
-        if not isinstance(t, Trigger):
-            raise ParameterError("triggers must be Trigger objects", found=type(t).__name__)
-        if t.segment is not None and t.segment[0] not in case.serving.columns:
-            raise ParameterError(
-                f"the trigger's segment column {t.segment[0]!r} is not in the serving log",
-                where=f"trigger {t.name}",
-                fix="use a column of the serving log, e.g. ('region', 'international')",
-            )
-    cols, serving = case.columns, case.serving
-    scores1, challenger_label = _challenger_scores(case, challenger)
-    scores0 = serving[cols.prediction].to_numpy(float)
-    threshold = case.business.threshold
-    flags0, flags1 = scores0 >= threshold, scores1 >= threshold
-    truth = serving[cols.label].astype("Float64").to_numpy(float, na_value=np.nan)
-    v0, v1 = _event_values(truth, flags0, case), _event_values(truth, flags1, case)
-    labelled = ~np.isnan(truth)
-    notes: list[str] = []
-
-    times = pd.to_datetime(serving[cols.timestamp], utc=True)
-    origin = times.min().normalize()
-    day = ((times - origin) // pd.Timedelta(days=1)).to_numpy(np.int64)
-    if cols.label_time and cols.label_time in serving.columns:
-        arrival = pd.to_datetime(serving[cols.label_time], utc=True)
-        arrived = ((arrival - origin) // pd.Timedelta(days=1)).to_numpy(np.float64, na_value=np.nan)
-        known = np.where(np.isnan(arrived), NEVER, np.maximum(np.nan_to_num(arrived), day))
-    else:
-        known = day.copy()
-        notes.append("The case has no label_time: labels are taken as known on the event's day.")
-    known = np.where(labelled, known, NEVER).astype(np.int64)
-    if not labelled.any():
-        notes.append("No label ever arrives in the log: only the score PSI rule can fire.")
-    u = arm_position(serving[cols.id], seed)
-    log_days = int(day.max()) + 1
-
-    bins0, bins1, n_bins, shadow_days, self_bins, n_self = score_bins(
-        scores0, scores1, day, plan, triggers, notes
+    log = replay_log(case, plan, triggers, challenger)
+    triggers, notes, scopes, masks = log.triggers, log.notes, log.scopes, log.masks
+    v0, v1, flags0, flags1, truth, labelled = (
+        log.v0,
+        log.v1,
+        log.flags0,
+        log.flags1,
+        log.truth,
+        log.labelled,
     )
-
-    scopes: list[tuple[str, Any] | None] = [None]
-    for t in triggers:
-        if t.segment not in scopes:
-            scopes.append(t.segment)
-    masks = [
-        np.ones(len(serving), bool)
-        if s is None
-        else (serving[s[0]] == s[1]).fillna(False).to_numpy(bool)
-        for s in scopes
-    ]
+    day, known, origin, log_days = log.day, log.known, log.origin, log.log_days
+    bins0, bins1, n_bins, self_bins, n_self = (
+        log.bins0,
+        log.bins1,
+        log.n_bins,
+        log.self_bins,
+        log.n_self,
+    )
+    shadow_days = log.shadow_days
+    u = arm_position(case.serving[case.columns.id], seed)
 
     order = np.argsort(day, kind="stable")
     bounds = np.searchsorted(day[order], np.arange(log_days + 1))
@@ -492,8 +356,6 @@ def simulate(
                 f"{plan.stages[stage_idx].name} stage (the plan needs {plan.days})",
             }
         )
-    if challenger_label != cols.challenger:
-        notes.append(f"Challenger scores: {challenger_label}.")
     return RolloutResult(
         outcome=outcome,
         decisions=pd.DataFrame(decisions),
