@@ -5,6 +5,8 @@ serving log holds about a million events, written once and loaded in each fresh 
 timed). Steps, measured in the same run (best wall time of ``--repeat`` fresh processes):
 
 * ``prodready.rollout.monte_carlo(case, n=500)``: default plan and triggers;
+* the same with a ``hold`` rule added, which makes each replay's stage dates its own and takes
+  the day-by-day path;
 * ``prodready.rollout.simulate`` once (one replay);
 * baseline: a straightforward per-day pandas loop (each replay: assign arms, then for each day
   select that day's rows, group them by arm, accumulate value and counts, and test the
@@ -31,7 +33,7 @@ from prodready import samples
 _SETUP = """
 import numpy as np, pandas as pd
 import prodready
-from prodready.rollout import arm_position, monte_carlo, simulate
+from prodready.rollout import Trigger, arm_position, default_triggers, monte_carlo, simulate
 case = prodready.load_case({case!r})
 import gc
 gc.collect()
@@ -70,6 +72,12 @@ for replay in range(5):
 """
 
 
+_WITH_HOLD = """
+rules = [*default_triggers(case), Trigger("flag_rate", ceiling=0.05, action="hold")]
+monte_carlo(case, triggers=rules, n=500, seed=0)
+"""
+
+
 def run(rows: int, repeat: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         case_file = samples.write("card_fraud", Path(tmp), rows=rows, seed=0)
@@ -78,6 +86,9 @@ def run(rows: int, repeat: int) -> str:
         results = {
             "prodready monte_carlo, 500 replays": measure(
                 setup, "monte_carlo(case, n=500, seed=0)", repeat=repeat
+            ),
+            "prodready monte_carlo with a hold rule (day by day), 500 replays": measure(
+                setup, _WITH_HOLD, repeat=repeat
             ),
             "prodready simulate, 1 replay": measure(setup, "simulate(case)", repeat=repeat),
             "baseline: per-day pandas loop, 5 replays": measure(setup, _PANDAS_LOOP, repeat=1),

@@ -14,6 +14,10 @@ Realism (issue 4, section 1):
   (UTC calendar day, label known at the end of that day), never before; events without a label
   never count in label-based measures. Without a ``label_time`` column a label counts from the
   event's own day.
+* **Shadow measures.** Every day the timeline also shows ``decision agreement`` (share of the
+  day's events on which both models decide alike), ``score PSI vs champion`` (last 7 days, the
+  same bins as the ``score_psi`` rule) and ``value delta per 1000`` (challenger minus champion,
+  labels arrived so far), whether or not a rule uses them.
 * **Daily checks** use the anytime-valid confidence sequence of
   :mod:`prodready.rollout.sequential`, valid however many days are looked at. Measures are
   cumulative from the first day of the plan.
@@ -280,6 +284,7 @@ def simulate(
         self_counts = np.stack(
             [self_daily[:shadow_days].sum(axis=0), self_daily[since : d + 1].sum(axis=0)], axis=1
         )  # [scope, reference/current, bin]
+        row.update(_shadow_measures(row, flags0[idx], flags1[idx], psi_counts[0]))
         fired: list[tuple[Trigger, str]] = []
         for t in triggers:
             s = scopes.index(t.segment)
@@ -399,6 +404,21 @@ def _arm_kpis(stats: np.ndarray) -> dict[str, float]:
         out[f"{arm} precision"] = float(stats[a][4] / flagged) if flagged else np.nan
         out[f"{arm} flag rate"] = float(stats[a][7] / stats[a][6]) if stats[a][6] else np.nan
     return out
+
+
+def _shadow_measures(
+    row: dict[str, Any], flags0: np.ndarray, flags1: np.ndarray, counts: np.ndarray
+) -> dict[str, float]:
+    """What shadow mode shows before and as labels arrive: the share of the day's events on
+    which both models decide alike (the challenger scores every event, served or not), the PSI
+    of the challenger arm's last 7 days of scores against the champion arm's, and the value
+    difference per 1,000 decisions (labels arrived so far)."""
+    enough = counts[0].sum() >= MIN_SCORES and counts[1].sum() >= MIN_SCORES
+    return {
+        "decision agreement": float(np.mean(flags0 == flags1)) if flags0.size else np.nan,
+        "score PSI vs champion": _psi(counts[1], counts[0]) if enough else np.nan,
+        "value delta per 1000": row["challenger value per 1000"] - row["champion value per 1000"],
+    }
 
 
 def _check(t: Trigger, stats: np.ndarray, counts: np.ndarray) -> tuple[bool, float, str]:
