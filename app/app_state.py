@@ -3,8 +3,8 @@ rendering helpers that give every table a CSV download and every figure an HTML 
 
 Nothing here computes a number: cases come from :mod:`prodready` (``load_case``,
 ``samples.load``, ``Case.from_frames``), numbers from :func:`prodready.overview.overview`,
-:func:`prodready.skew.audit` and :func:`prodready.rollout.simulate`, figures from
-:mod:`prodready.charts`.
+:func:`prodready.skew.audit`, :func:`prodready.rollout.simulate` and
+:func:`prodready.rollout.monte_carlo`, figures from :mod:`prodready.charts`.
 """
 
 from __future__ import annotations
@@ -231,6 +231,48 @@ def _missing(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _guardrail(key: str, _case: Case) -> rollout.Guardrail | None:
+    """The package's suggested segment guardrail for the case's challenger, once per case.
+
+    A suggestion only: when the package has none to give (no challenger column, say) the page
+    starts from the default rules, and the replay itself explains what the case lacks.
+    """
+    try:
+        return rollout.suggest_guardrail(_case)
+    except ProdreadyError:
+        return None
+
+
+def suggested_guardrail(case: Case) -> rollout.Guardrail | None:
+    """:func:`prodready.rollout.suggest_guardrail` for the case (``.trigger``, ``.why``), or
+    None when no segment needs one; cached per case."""
+    with st.spinner("Looking for a segment where the challenger needs a guardrail…"):
+        return _guardrail(_case_key(case), case)
+
+
+def initial_triggers(case: Case) -> tuple[list[rollout.Trigger], Any | None]:
+    """The rules the trigger editor starts from: the default set, plus the suggested segment
+    guardrail's rule when there is one; and that guardrail (or None)."""
+    triggers = list(rollout.default_triggers(case))
+    guardrail = suggested_guardrail(case)
+    if guardrail is not None:
+        triggers.append(guardrail.trigger)
+    return triggers, guardrail
+
+
+def _case_key(case: Case) -> str:
+    return st.session_state.get(CASE_KEY) or f"id:{id(case)}"
+
+
+def _challenger(case: Case, plan: rollout.Plan, scenario: str, seed: int):
+    """The scenario's challenger scores; None for the case's own challenger column (the engine
+    explains when there is none)."""
+    if scenario == SAMPLE_SCENARIO:
+        return None
+    return scenarios.challenger_scores(case, scenario, plan=plan, seed=seed)
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _rollout(
     key: str,
@@ -243,9 +285,7 @@ def _rollout(
     seed: int,
 ) -> rollout.RolloutResult:
     """One replay per case, plan, triggers, scenario and seed (the keys spell them out)."""
-    challenger = None  # the case's challenger column: the engine explains when there is none
-    if scenario != SAMPLE_SCENARIO:
-        challenger = scenarios.challenger_scores(_case, scenario, plan=_plan, seed=seed)
+    challenger = _challenger(_case, _plan, scenario, seed)
     return rollout.simulate(
         _case, plan=_plan, triggers=list(_triggers), challenger=challenger, seed=seed
     )
@@ -259,19 +299,111 @@ def rollout_result(
     seed: int = SEED,
 ) -> rollout.RolloutResult:
     """The replay of ``plan`` with ``triggers`` and the scenario's challenger, cached."""
-    plan_key = json.dumps(plan.to_dict(), sort_keys=True)
-    triggers_key = repr(tuple(triggers))  # every field of every rule
     with st.spinner(f"Replaying the {plan.days}-day plan on the serving log ({scenario})…"):
         return _rollout(
-            st.session_state.get(CASE_KEY) or f"id:{id(case)}",
+            _case_key(case),
             case,
-            plan_key,
+            _plan_key(plan),
             plan,
-            triggers_key,
+            _triggers_key(triggers),
             tuple(triggers),
             scenario,
             seed,
         )
+
+
+def _plan_key(plan: rollout.Plan) -> str:
+    return json.dumps(plan.to_dict(), sort_keys=True)
+
+
+def _triggers_key(triggers: Sequence[rollout.Trigger]) -> str:
+    return repr(tuple(triggers))  # every field of every rule
+
+
+MONTE_CARLO = "rollout_monte_carlo"  # session state: {inputs' key: MonteCarloResult}
+MONTE_CARLO_KEPT = 8  # results kept per session
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _monte_carlo(
+    key: str,
+    _case: Case,
+    plan_key: str,
+    _plan: rollout.Plan,
+    triggers_key: str,
+    _triggers: tuple[rollout.Trigger, ...],
+    scenario: str,
+    replays: int,
+    seed: int,
+) -> rollout.MonteCarloResult:
+    """One Monte Carlo per case, plan, triggers, scenario, number of replays and seed."""
+    challenger = _challenger(_case, _plan, scenario, seed)
+    return rollout.monte_carlo(
+        _case, plan=_plan, triggers=list(_triggers), n=replays, seed=seed, challenger=challenger
+    )
+
+
+def monte_carlo_key(
+    case: Case,
+    plan: rollout.Plan,
+    triggers: Sequence[rollout.Trigger],
+    scenario: str,
+    replays: int,
+    seed: int = SEED,
+) -> str:
+    """Names every input of a Monte Carlo run (the key its result is kept under)."""
+    parts = [_case_key(case), _plan_key(plan), _triggers_key(triggers), scenario, replays, seed]
+    return json.dumps(parts)
+
+
+def run_monte_carlo(
+    case: Case,
+    plan: rollout.Plan,
+    triggers: Sequence[rollout.Trigger],
+    scenario: str,
+    replays: int,
+    seed: int = SEED,
+) -> rollout.MonteCarloResult:
+    """``replays`` replays of the plan, each with its own arm assignment (cached), kept in the
+    session under its inputs so later reruns show it again without the button."""
+    with st.spinner(
+        f"Replaying the {plan.days}-day plan {replays:,} times, each with its own arm "
+        f"assignment ({scenario})…"
+    ):
+        result = _monte_carlo(
+            _case_key(case),
+            case,
+            _plan_key(plan),
+            plan,
+            _triggers_key(triggers),
+            tuple(triggers),
+            scenario,
+            int(replays),
+            seed,
+        )
+    key = monte_carlo_key(case, plan, triggers, scenario, replays, seed)
+    kept = {k: v for k, v in st.session_state.get(MONTE_CARLO, {}).items() if k != key}
+    kept[key] = result  # the newest last: the oldest go first
+    st.session_state[MONTE_CARLO] = dict(list(kept.items())[-MONTE_CARLO_KEPT:])
+    return result
+
+
+def kept_monte_carlo(
+    case: Case,
+    plan: rollout.Plan,
+    triggers: Sequence[rollout.Trigger],
+    scenario: str,
+    replays: int,
+    seed: int = SEED,
+) -> rollout.MonteCarloResult | None:
+    """The session's Monte Carlo result for exactly these inputs, if it was run."""
+    kept = st.session_state.get(MONTE_CARLO, {})
+    return kept.get(monte_carlo_key(case, plan, triggers, scenario, replays, seed))
+
+
+def has_monte_carlo() -> bool:
+    """Whether this session ran any Monte Carlo (for other inputs, when none is kept for these)."""
+    return bool(st.session_state.get(MONTE_CARLO))
 
 
 # -- uploads and the mapping form ------------------------------------------------------------

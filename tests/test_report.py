@@ -42,6 +42,7 @@ NOTEBOOKS = [
     f"{SKEW}.ipynb",
     f"{ROLLOUT}.ipynb",
 ]  # every report notebook, in order
+EXTRA_PARAMETERS = {f"{ROLLOUT}.ipynb": {"replays": "int"}}  # beyond case_path, output_dir, seed
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
 CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
@@ -83,6 +84,7 @@ def test_notebooks_are_committed_clean_with_typed_parameters(name: str) -> None:
         "case_path": "str",
         "output_dir": "str",
         "seed": "int",
+        **EXTRA_PARAMETERS.get(name, {}),
     }
     assert all(p["help"] for p in inferred.values())  # each parameter is commented
     assert [p.name for p in report_notebooks()] == NOTEBOOKS
@@ -105,6 +107,7 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
         f"{ROLLOUT}.ipynb",
         f"{ROLLOUT}.html",
         f"{ROLLOUT}.executive.html",
+        "rollout_montecarlo.json",
         "rollout_replay.json",
     ]
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import app_state as state
 import streamlit as st
 
-from prodready import charts, rollout
+from prodready import charts
 from prodready.errors import ProdreadyError
 from prodready.results import format_money
 from prodready.rollout import scenarios
@@ -52,13 +52,13 @@ with left:
 with right:
     st.markdown("**Rollback rules**, checked every day on what is known that day")
     try:
-        defaults = rollout.default_triggers(case)
+        initial, guardrail = state.initial_triggers(case)
     except ProdreadyError as error:
         state.show_error(error)
         st.stop()
     segment_columns = [""] + [str(c) for c in case.serving.columns]
     rules = st.data_editor(
-        state.trigger_table(defaults),
+        state.trigger_table(initial),
         key="rollout_triggers",
         num_rows="dynamic",
         hide_index=True,
@@ -78,13 +78,21 @@ with right:
                 "metric", options=list(rules_module.METRICS)
             ),
             "floor": st.column_config.NumberColumn(
-                "floor", format="%.4f", help="metric_floor: the lowest acceptable value"
+                "floor",
+                format="%.4f",
+                help="metric_floor: the lowest acceptable precision or recall (absolute); "
+                "flag_rate: the lowest share of decisions the challenger may flag (0-1)",
+            ),
+            "ceiling": st.column_config.NumberColumn(
+                "ceiling",
+                format="%.4f",
+                help="flag_rate: the highest share of decisions the challenger may flag (0-1)",
             ),
             "limit": st.column_config.NumberColumn("PSI limit", help="score_psi: the highest PSI"),
             "alpha": st.column_config.NumberColumn("alpha", help="1 - confidence"),
             "reference": st.column_config.SelectboxColumn(
                 "PSI against",
-                options=list(getattr(rules_module, "REFERENCES", ("champion",))),
+                options=list(rules_module.REFERENCES),
                 help="score_psi: the champion's scores, or the challenger's own in shadow",
             ),
             state.SEGMENT_COLUMN: st.column_config.SelectboxColumn(
@@ -95,6 +103,11 @@ with right:
             ),
         },
     )
+    if guardrail is not None:
+        st.caption(
+            f"Suggested segment guardrail, the last rule ({guardrail.trigger.name}): "
+            f"{guardrail.why}"
+        )
     st.caption(
         "Add a row for a segment guardrail (the same rule inside one segment, e.g. region = "
         "international); untick a rule to switch it off."
@@ -149,3 +162,89 @@ state.figure(charts.money_at_risk(result), file_name=f"{name}_rollout_money", ke
 
 with st.expander("Every replayed day: traffic, value per arm, each rule's statistic"):
     state.table(result.timeline, file_name=f"{name}_rollout_timeline", key="rollout_timeline")
+
+# -- Monte Carlo ---------------------------------------------------------------------------------
+st.subheader("How often would this plan get it right?")
+st.markdown(
+    "The replay above is one draw of which ids the challenger serves. The Monte Carlo replays "
+    "the same plan and rules many times, each with its own assignment, and counts how often it "
+    "rolls back, promotes or holds, on which day, and how often that call is wrong."
+)
+inputs, button = st.columns([1, 2], vertical_alignment="bottom")
+with inputs:
+    replays = st.number_input(
+        "Replays",
+        min_value=100,
+        max_value=5000,
+        value=500,
+        step=100,
+        key="rollout_mc_replays",
+        help="More replays, smaller Monte Carlo error (about 1 s per 300 replays on the sample)",
+    )
+with button:
+    run = st.button(
+        "Run the Monte Carlo replays",
+        key="rollout_mc_run",
+        type="primary",
+        icon=":material/casino:",
+    )
+
+mc = None
+if run:
+    try:
+        mc = state.run_monte_carlo(case, plan, triggers, scenario, int(replays))
+    except ProdreadyError as error:  # e.g. hold rules, which the Monte Carlo does not replay
+        state.show_error(error)
+else:
+    mc = state.kept_monte_carlo(case, plan, triggers, scenario, int(replays))
+    if mc is None:
+        changed = (
+            "The plan, the rules, the challenger or the number of replays changed since the "
+            "last run. "
+            if state.has_monte_carlo()
+            else ""
+        )
+        st.caption(f"{changed}Press the button to run the replays (a few seconds).")
+
+if mc is not None:
+    counts = mc.days_to_decision["outcome"].value_counts()
+    tiles = st.columns(4)
+    for tile, (label, outcome, rate) in zip(
+        tiles[:3],
+        (
+            ("Rolled back", "rolled_back", mc.rollback_rate),
+            ("Promoted", "promoted", mc.promotion_rate),
+            ("Held", "held", mc.hold_rate),
+        ),
+        strict=True,
+    ):
+        with tile:
+            st.metric(label, state.fmt_share(rate, 1), border=True)
+            st.caption(f"{int(counts.get(outcome, 0)):,} of {mc.n:,} replays.")
+    with tiles[3]:
+        st.metric("Wrong calls", state.fmt_share(mc.wrong_promotion_rate, 1), border=True)
+        st.caption(
+            "Promoted although the challenger is worse over the whole log."
+            if mc.challenger_worse
+            else "Rolled back although the challenger is not worse over the whole log."
+        )
+    for finding in mc.summary():
+        st.markdown(f"{badge(finding.severity)} {finding.text}".replace("$", r"\$"))
+    state.figure(
+        charts.monte_carlo_outcomes(mc),
+        file_name=f"{name}_rollout_monte_carlo",
+        key="monte_carlo",
+    )
+    with st.expander("Every replay: outcome, decision day, stage and the rules that fired"):
+        state.table(
+            mc.days_to_decision,
+            file_name=f"{name}_rollout_monte_carlo_replays",
+            key="rollout_monte_carlo",
+            index=False,
+            column_config={
+                "decision_date": st.column_config.DatetimeColumn(
+                    "decision_date", format="YYYY-MM-DD"
+                ),
+                "seed": st.column_config.NumberColumn("seed", format="%d"),
+            },
+        )

@@ -4,7 +4,12 @@ Each function takes a result object and returns a plotly ``Figure``; none comput
 """
 
 from prodready.charts.overview import feature_missingness, offline_vs_serving, volume_over_time
-from prodready.charts.rollout import money_at_risk, outcome_sentence, rollout_timeline
+from prodready.charts.rollout import (
+    money_at_risk,
+    monte_carlo_outcomes,
+    outcome_sentence,
+    rollout_timeline,
+)
 from prodready.charts.skew import (
     feature_distribution,
     mismatch_scatter,
@@ -18,6 +23,7 @@ __all__ = [
     "feature_missingness",
     "mismatch_scatter",
     "money_at_risk",
+    "monte_carlo_outcomes",
     "offline_vs_serving",
     "outcome_sentence",
     "production_gap",

@@ -1,7 +1,9 @@
-"""Figures of the rollout replay (:func:`prodready.rollout.simulate`).
+"""Figures of the rollout replay (:func:`prodready.rollout.simulate`) and of its Monte Carlo
+(:func:`prodready.rollout.monte_carlo`).
 
-Each function draws numbers the replay has already computed (its ``timeline``, ``decisions`` and
-``money``); the only work done here is ordering and labelling.
+Each function draws numbers the replay has already computed (its ``timeline``, ``decisions``,
+``money`` and ``money_by_day``; the Monte Carlo's rates and ``days_to_decision``); the only work
+done here is ordering and labelling.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from plotly.subplots import make_subplots
 from prodready.charts.style import BAD, GOOD, NEUTRAL, SERVING, TRAINING, layout
 from prodready.results import format_money
 
-if TYPE_CHECKING:  # the replay's type, for annotations only
-    from prodready.rollout import RolloutResult
+if TYPE_CHECKING:  # the results' types, for annotations only
+    from prodready.rollout import MonteCarloResult, RolloutResult
 
 ARM_COLOURS = {"champion": TRAINING, "challenger": SERVING}
 ACTION_SYMBOLS = {
@@ -29,6 +31,7 @@ ACTION_SYMBOLS = {
 }
 ACTION_COLOURS = {"rollback": BAD, "promote": GOOD, "hold": "#EECA3B"}
 OUTCOME_WORDS = {"promoted": "promoted", "rolled_back": "rolled back", "held": "held"}
+OUTCOME_COLOURS = {"promoted": GOOD, "rolled_back": BAD, "held": NEUTRAL}
 
 
 def outcome_sentence(result: RolloutResult) -> str:
@@ -160,36 +163,200 @@ def rollout_timeline(result: RolloutResult) -> go.Figure:
 
 
 def money_at_risk(result: RolloutResult) -> go.Figure:
-    """Value realised by the replayed rollout against a champion-only world and a big-bang switch
-    on day one, over the same days, with the money at risk before the decision."""
-    money = result.money
-    currency = result.currency
-    names = ["champion only", "this rollout", "big bang on day one"]
-    values = [money["champion_only"], money["realised"], money["big_bang"]]
-    colours = [TRAINING, GOOD if money["realised"] >= money["champion_only"] else BAD, SERVING]
+    """Day by day, the money the replayed rollout and a big-bang switch on day one made or lost
+    against the champion serving everything (running totals from the plan's first day), with
+    the decision day and the money at risk up to it.
+
+    After a rollback the days left in the plan are valued with the champion serving everything,
+    so the rollout's curve goes flat where the big bang's keeps falling: what the rollback saved.
+    """
+    money, currency = result.money, result.currency
+    by_day = result.money_by_day
     fig = go.Figure()
-    fig.add_bar(
-        x=names,
-        y=values,
-        marker_color=colours,
-        text=[format_money(v, currency) for v in values],
-        textposition="outside",
-        cliponaxis=False,
-        name="value realised",
-        hovertemplate="%{x}: %{text}<extra></extra>",
-    )
-    fig.update_layout(
-        showlegend=False, yaxis_title=f"value realised ({currency or 'money'})", bargap=0.4
-    )
+    at_risk = format_money(money["at_risk"], currency)
     gain = money["realised"] - money["champion_only"]
     bang = money["big_bang"] - money["champion_only"]
+    if by_day.empty:
+        fig.add_annotation(
+            text="No day was valued.", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+        )
+    else:
+        dates = list(by_day["date"])
+        stages = by_day["stage"].astype(str)
+        rollout_gap = (by_day["realised"] - by_day["champion_only"]).to_numpy(float)
+        bang_gap = (by_day["big_bang"] - by_day["champion_only"]).to_numpy(float)
+        before = np.ones(len(by_day), bool)  # held: the money at risk is at the last day
+        if result.decision_date is not None:
+            before = (by_day["date"] <= result.decision_date).to_numpy(bool)
+        # the money at risk: the rollout's loss against the champion, up to the decision
+        fig.add_scatter(
+            x=[d for d, keep in zip(dates, before, strict=True) if keep],
+            y=np.minimum(rollout_gap[before], 0.0),
+            mode="lines",
+            line={"width": 0, "color": BAD},
+            fill="tozeroy",
+            fillcolor=_transparent(BAD, 0.25),
+            name="money at risk (loss before the decision)",
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=dates,
+            y=np.zeros(len(dates)),
+            mode="lines",
+            line={"color": TRAINING, "dash": "dot", "width": 1.5},
+            name="champion only",
+            hovertemplate="%{x|%d %b %Y}: the champion serving everything (the zero line)"
+            "<extra></extra>",
+        )
+        for name, gap, colour, dash in (
+            ("big bang vs champion only", bang_gap, SERVING, "dash"),
+            ("this rollout vs champion only", rollout_gap, GOOD if gain >= 0 else BAD, "solid"),
+        ):
+            fig.add_scatter(
+                x=dates,
+                y=gap,
+                mode="lines",
+                line={"color": colour, "dash": dash, "width": 2.5},
+                name=name,
+                customdata=np.column_stack([[format_money(v, currency) for v in gap], stages]),
+                hovertemplate=f"%{{x|%d %b %Y}} (%{{customdata[1]}}): {name.split(' vs ')[0]} "
+                "%{customdata[0]} against the champion alone, running total<extra></extra>",
+            )
+        if result.decision_date is not None and before.any():
+            action = "rollback" if result.outcome == "rolled_back" else "promote"
+            words = OUTCOME_WORDS[result.outcome]
+            fig.add_shape(
+                type="line",
+                x0=result.decision_date,
+                x1=result.decision_date,
+                y0=0,
+                y1=1,
+                yref="paper",
+                line={"color": ACTION_COLOURS[action], "dash": "dash", "width": 1.5},
+                name="decision",
+            )
+            at = int(np.flatnonzero(before)[-1])  # the decision day (the last day up to it)
+            fig.add_scatter(
+                x=[result.decision_date],
+                y=[rollout_gap[at]],
+                mode="markers+text",
+                marker={
+                    "size": 12,
+                    "symbol": ACTION_SYMBOLS[action],
+                    "color": ACTION_COLOURS[action],
+                    "line": {"width": 2},
+                },
+                text=[f"{words}: at risk {at_risk}"],
+                textposition=("bottom " if rollout_gap[at] >= 0 else "top ")
+                + ("left" if at > len(by_day) / 2 else "right"),
+                name=f"decision: {words}",
+                hovertemplate=f"%{{x|%d %b %Y}}: {words}; money at risk up to here "
+                f"{at_risk}<extra></extra>",
+            )
+    fig.update_layout(
+        yaxis_title=f"{currency or 'money'} vs the champion alone (running total)",
+        xaxis={"tickformat": "%d %b"},
+    )
     subtitle = (
-        f"Money at risk up to the decision: {format_money(money['at_risk'], currency)} against "
-        f"the champion alone. Over the replayed days the rollout {_verb(gain)} "
+        f"Money at risk up to the decision: {at_risk} against the champion alone. "
+        f"Over the {len(by_day)} days valued the rollout {_verb(gain)} "
         f"{format_money(abs(gain), currency)}; a big bang would have {_verb(bang)} "
         f"{format_money(abs(bang), currency)}."
     )
-    return layout(fig, title="What the rollout was worth", subtitle=subtitle)
+    layout(fig, title="What the rollout was worth", subtitle=subtitle, height=460)
+    # five legend entries: below the plot, where they do not cover the subtitle
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0.0},
+        margin={"b": 90},
+    )
+    return fig
+
+
+def monte_carlo_outcomes(mc: MonteCarloResult) -> go.Figure:
+    """How ``mc.n`` replays of the same plan ended, by the day of the plan each decision came
+    (0 = the plan's first day): stacked bars per outcome, the plan's stages marked, the rates and
+    the wrong-call rate in the title."""
+    frame = mc.days_to_decision
+    fig = go.Figure()
+    rates = {
+        "rolled_back": mc.rollback_rate,
+        "promoted": mc.promotion_rate,
+        "held": mc.hold_rate,
+    }
+    for outcome in ("promoted", "rolled_back", "held"):
+        rows = frame[frame["outcome"] == outcome]
+        if rows.empty:
+            continue
+        counts = rows["decision_day"].value_counts().sort_index()
+        first = rows.groupby("decision_day")[["decision_date", "stage"]].first()
+        first = first.loc[counts.index]
+        words = OUTCOME_WORDS[outcome]
+        fig.add_bar(
+            x=counts.index.to_numpy(),
+            y=counts.to_numpy(),
+            name=f"{words} ({share_text(rates[outcome])})",
+            marker_color=OUTCOME_COLOURS[outcome],
+            customdata=np.column_stack(
+                [
+                    [f"{d:%d %b %Y}" for d in first["decision_date"]],
+                    first["stage"].astype(str),
+                    counts.to_numpy() / mc.n,
+                ]
+            ),
+            texttemplate="%{y}",
+            textposition="outside",
+            constraintext="none",
+            cliponaxis=False,
+            hovertemplate=f"day %{{x}} (%{{customdata[0]}}, %{{customdata[1]}}): %{{y}} replays "
+            f"{words} (%{{customdata[2]:.1%}} of {mc.n})<extra></extra>",
+        )
+    tallest = max(frame.groupby("decision_day").size().max() if len(frame) else 0, 1)
+    stages = mc.plan.to_frame()
+    for stage in stages.itertuples(index=False):
+        if stage.first_day >= mc.days_replayed:
+            break
+        if stage.first_day > 0:
+            fig.add_vline(x=stage.first_day - 0.5, line={"color": NEUTRAL, "dash": "dot"})
+        fig.add_annotation(
+            x=stage.first_day - 0.5,
+            y=1.0,
+            xref="x",
+            yref="paper",
+            text=str(stage.name),
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 11, "color": "#555"},
+        )
+    fig.update_layout(
+        barmode="stack",
+        bargap=0.1,
+        xaxis={
+            "title": "days from the plan's start to the decision",
+            "range": [-1, max(mc.days_replayed, 1)],
+        },
+        yaxis={"title": "replays", "range": [0, tallest * 1.18]},
+        showlegend=True,
+    )
+    kind = "promotions" if mc.challenger_worse else "rollbacks"
+    truth = "worse" if mc.challenger_worse else "not worse"
+    title = (
+        f"{mc.n} replays: rolled back {share_text(mc.rollback_rate)}, promoted "
+        f"{share_text(mc.promotion_rate)}, held {share_text(mc.hold_rate)}"
+    )
+    subtitle = (
+        f"Wrong calls: {share_text(mc.wrong_promotion_rate)} (wrong {kind}). Over the whole "
+        f"log the challenger is {truth} than the champion beyond the margin "
+        f"({mc.true_delta_per_1000:,.1f} {mc.currency or 'money'} per 1,000 decisions; margin "
+        f"{mc.margin:g})."
+    )
+    return layout(fig, title=title, subtitle=subtitle, height=400)
+
+
+def share_text(rate: float) -> str:
+    """A share of replays as the Monte Carlo chart writes it: whole percents, one decimal
+    below 1% (so a rare outcome does not read as 0%)."""
+    return f"{rate:.1%}" if 0 < rate < 0.01 else f"{rate:.0%}"
 
 
 def _transparent(colour: str, alpha: float = 0.18) -> str:
