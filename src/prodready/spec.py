@@ -26,6 +26,20 @@ _UNITS = {
 }
 
 
+def parse_duration(value: object) -> pd.Timedelta:
+    """A duration such as ``1d``, ``6h``, ``2 weeks``, ``90D`` or anything pandas reads; raises
+    ValueError otherwise."""
+    text = str(value).strip()
+    match = _DURATION.fullmatch(text)
+    try:
+        if match:  # "1d", "6h", "2 weeks": pandas deprecates lower-case "d", so map units
+            amount, unit = match.groups()
+            return pd.Timedelta(float(amount), unit=_UNITS[unit.lower()])
+        return pd.Timedelta(text)
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"not a duration: {value!r}") from exc
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,15 +82,9 @@ class Feature(_Strict):
     def _parse_lag(cls, value: object) -> object:
         if value is None or isinstance(value, timedelta):
             return value
-        text = str(value).strip()
-        match = _DURATION.fullmatch(text)
         try:
-            if match:  # "1d", "6h", "2 weeks": pandas deprecates lower-case "d", so map units
-                amount, unit = match.groups()
-                lag = pd.Timedelta(float(amount), unit=_UNITS[unit.lower()])
-            else:
-                lag = pd.Timedelta(text)
-        except (ValueError, KeyError) as exc:
+            lag = parse_duration(value)
+        except ValueError as exc:
             raise ValueError(
                 f"availability_lag must be a duration such as 1d, 6h or 30min, not {value!r}"
             ) from exc
