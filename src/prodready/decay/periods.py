@@ -1,0 +1,77 @@
+"""A model's metric and business value on one period of the history, with hindsight labels.
+
+Both the aging curve and the policy comparison judge a period by every label the data holds for
+it (the audit looks back from the export): only retraining decisions are limited to the labels
+known at the time. A period whose labels cannot support the metric gets NaN: a binary metric
+needs ``MIN_EACH_CLASS`` positives and negatives, a regression metric ``MIN_ROWS`` rows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from prodready import metrics
+from prodready.decay.history import LABEL, History
+from prodready.spec import Business
+
+MIN_EACH_CLASS = 10
+MIN_ROWS = 30
+CHANCE = {"roc_auc": 0.5}  # the level of a model with no skill; 0 for other metrics
+
+
+def default_metric(task: str) -> str:
+    return "roc_auc" if task == "binary" else "mae"
+
+
+def check_metric(name: str | None, task: str) -> str:
+    """The metric to use: ``name`` validated for the task, or the task's default."""
+    if name is None:
+        return default_metric(task)
+    allowed = metrics.BINARY_METRICS if task == "binary" else metrics.REGRESSION_METRICS
+    if name not in allowed:
+        from prodready.errors import ParameterError
+
+        raise ParameterError(
+            f"metric {name!r} does not fit a {task} case",
+            where="metric",
+            expected=", ".join(allowed),
+            found=repr(name),
+            fix=f"pick one of: {', '.join(allowed)}",
+        )
+    return name
+
+
+def enough(task: str, truth: np.ndarray) -> bool:
+    if task == "binary":
+        positives = int(np.count_nonzero(truth == 1))
+        return min(positives, truth.size - positives) >= MIN_EACH_CLASS
+    return truth.size >= MIN_ROWS
+
+
+def period_metric(
+    hist: History, score: np.ndarray, lo: int, hi: int, metric: str, threshold: float
+) -> float:
+    """``metric`` of ``score`` (the scores of rows ``lo:hi``) on those rows that are labelled
+    (NaN when they cannot support it)."""
+    truth = hist.frame[LABEL].to_numpy()[lo:hi]
+    keep = ~np.isnan(truth) & ~np.isnan(score)
+    truth, score = truth[keep], score[keep]
+    if not enough(hist.task, truth):
+        return math.nan
+    return metrics.metric(metric, truth, score, threshold=threshold)
+
+
+def period_value(
+    hist: History, score: np.ndarray, lo: int, hi: int, business: Business | None
+) -> float:
+    """Money of the decisions on rows ``lo:hi`` (``score`` their scores) that are labelled
+    (unlabelled rows count 0); NaN without a business section."""
+    if business is None or (business.value is None and business.cost_per_unit_error is None):
+        return math.nan
+    truth = hist.frame[LABEL].to_numpy()[lo:hi]
+    keep = ~np.isnan(truth) & ~np.isnan(score)
+    if not keep.any():
+        return 0.0
+    return metrics.business_value(truth[keep], score[keep], business, task=hist.task).total
