@@ -99,7 +99,7 @@ def test_no_challenger_explains_and_suggests_baselines(case):
     bare = dataclasses.replace(case, spec=spec)
     with pytest.raises(ParameterError, match="no challenger") as err:
         simulate(bare)
-    assert "baseline models" in str(err.value)
+    assert "retrained baseline" in str(err.value)
 
 
 def test_sample_challenger_under_the_default_plan_and_guardrails(case):

@@ -57,7 +57,29 @@ def test_unknown_scenario_and_a_plan_that_never_serves(case) -> None:
         "sample challenger",
         "broken challenger",
         "identical challenger (A/A)",
+        "retrained baseline",
     }
+
+
+def test_retrained_baseline_is_a_candidate_for_a_case_without_challenger(case) -> None:
+    import dataclasses
+
+    from prodready import models
+
+    spec = case.spec.model_copy(
+        update={"columns": case.spec.columns.model_copy(update={"challenger": None})}
+    )
+    bare = dataclasses.replace(case, spec=spec)
+    with pytest.raises(ParameterError, match="retrained baseline"):
+        simulate(bare)
+    scores = challenger_scores(bare, "retrained baseline")
+    honest = [f for f in case.features if f.available_at_prediction]
+    expected = models.fit(case.training, honest, "is_fraud").predict_score(case.serving)
+    assert np.array_equal(scores, expected)
+    assert "chargebacks_90d" not in {f.name for f in honest}
+    result = simulate(bare, challenger=scores)
+    assert result.outcome in ("promoted", "rolled_back")
+    assert any("challenger (array)" in note for note in result.notes)
 
 
 def test_score_shift_against_shadow_needs_a_shadow_stage(case) -> None:

@@ -23,10 +23,16 @@ name = state.slug(case.name)
 badge = state.badge
 
 # -- controls ------------------------------------------------------------------------------------
+choices = list(scenarios.SCENARIOS)
+if not case.columns.challenger:
+    st.info(
+        "This case has no challenger column, so the page starts with prodready's retrained "
+        "baseline (the skew audit's model, features known at prediction time) as the candidate."
+    )
 scenario = st.radio(
     "Challenger to roll out",
-    list(scenarios.SCENARIOS),
-    index=0,
+    choices,
+    index=0 if case.columns.challenger else choices.index("retrained baseline"),
     key="rollout_scenario",
     horizontal=True,
     captions=list(scenarios.SCENARIOS.values()),

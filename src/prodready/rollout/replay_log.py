@@ -144,8 +144,9 @@ def challenger_scores(case: Case, challenger) -> tuple[np.ndarray, str]:
                 expected="a column of the serving log with the candidate model's scores, or "
                 "scores passed as simulate(case, challenger=...)",
                 fix="add columns.challenger to the case, pass a column name or an array of "
-                "scores aligned with the serving log; the skew audit's baseline models "
-                "(prodready.models) can serve as champion and challenger",
+                "scores aligned with the serving log, or replay the skew audit's baseline model "
+                "as the challenger: challenger=rollout.scenarios.challenger_scores(case, "
+                "'retrained baseline') (the app's 'retrained baseline' scenario)",
             )
         challenger = name
     if isinstance(challenger, str):

@@ -1,4 +1,5 @@
-"""One-click challengers to replay a plan with: the case's own, a broken one, an identical one.
+"""One-click challengers to replay a plan with: the case's own, a broken one, an identical one,
+and a baseline retrained by prodready (for a case without a challenger of its own).
 
 They answer "would our plan and triggers do the right thing?" on the team's own log: an identical
 challenger (A/A) must be promoted; a challenger whose feature pipeline breaks when it starts
@@ -20,6 +21,8 @@ SCENARIOS: dict[str, str] = {
     "broken challenger": "the champion's scores until the challenger first serves traffic, then "
     "scores pushed up as when a feature pipeline breaks and feeds a risky default",
     "identical challenger (A/A)": "the champion's own scores: any rollback is a false alarm",
+    "retrained baseline": "prodready's baseline model trained on the training set with the "
+    "features known at prediction time (as in the skew audit): a candidate for any case",
 }
 BROKEN_SHIFT = 3.0  # added to the logit of every score once the pipeline breaks
 
@@ -53,6 +56,8 @@ def challenger_scores(
     champion = case.serving[cols.prediction].to_numpy(dtype="float64")
     if name == "identical challenger (A/A)":
         return champion.copy()
+    if name == "retrained baseline":
+        return _retrained_baseline(case, seed)
     plan = Plan.from_value(plan)
     stages = plan.to_frame()
     serving_stages = stages[stages["share"] > 0]
@@ -68,3 +73,20 @@ def challenger_scores(
     clipped = np.clip(champion, 1e-6, 1 - 1e-6)
     shifted = expit(logit(clipped) + BROKEN_SHIFT + rng.normal(0, 0.5, champion.size))
     return np.where(broken, shifted, champion)
+
+
+def _retrained_baseline(case: Case, seed: int) -> np.ndarray:
+    """Scores of :func:`prodready.models.fit` on the training set (features available at
+    prediction time only: a leaky feature would not exist when the model serves) for every
+    serving row."""
+    from prodready import models
+
+    honest = [f for f in case.features if f.available_at_prediction]
+    if not honest:
+        raise ParameterError(
+            "the case has no feature available at prediction time to train a baseline on",
+            where="case file: features",
+            fix="declare at least one feature without available_at_prediction: false",
+        )
+    fitted = models.fit(case.training, honest, case.columns.label, seed=seed, task=case.task)
+    return np.asarray(fitted.predict_score(case.serving), dtype="float64")
