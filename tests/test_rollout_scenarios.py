@@ -98,3 +98,62 @@ def test_numeric_ids_are_salted_by_the_seed_like_text_ids() -> None:
     ids = np.arange(1_000)
     assert not np.array_equal(arm_position(ids, 1), arm_position(ids, 2))
     assert np.array_equal(arm_position(ids, 1), arm_position(ids.astype(str), 1))
+
+
+def _regression_case():
+    from prodready.case import Case
+
+    rng = np.random.default_rng(0)
+    n = 40_000
+    t = np.sort(rng.uniform(0, 120, n))
+    ts = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(t, unit="D")
+    x = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "id": [f"o{i}" for i in range(n)],
+            "ts": ts,
+            "x": x,
+            "y": 30 + 5 * x + rng.normal(0, 3, n),
+            "pred": 30 + 5 * x,
+            "chal": 30 + 4.5 * x,
+            "known": ts + pd.Timedelta(hours=1),
+        }
+    )
+    return Case.from_frames(
+        frame.iloc[:10_000],
+        frame.iloc[10_000:],
+        task="regression",
+        label="y",
+        prediction="pred",
+        timestamp="ts",
+        id="id",
+        challenger="chal",
+        label_time="known",
+        features=["x"],
+        business={"cost_per_unit_error": 0.4, "currency": "EUR"},
+    )
+
+
+def test_regression_cases_replay_with_money_lost_to_errors() -> None:
+    from prodready.rollout import Trigger, default_triggers, monte_carlo
+
+    case = _regression_case()
+    assert [t.kind for t in default_triggers(case)] == ["business_value", "score_psi"]
+    # the challenger is slightly worse (slope 4.5 against 5): judged by money lost to errors
+    result = simulate(
+        case, triggers=[], plan=Plan.from_value([{"name": "all", "days": 10, "share": 100}])
+    )
+    s = case.serving
+    days = ((s["ts"] - s["ts"].min().normalize()) // pd.Timedelta(days=1)).to_numpy() < 10
+    lost = -0.4 * np.abs(s["y"] - s["chal"]).to_numpy()[days].sum()
+    assert result.money["realised"] == pytest.approx(lost)
+    broken = simulate(case, challenger=challenger_scores(case, "broken challenger"))
+    last = broken.decisions.iloc[-1]
+    assert broken.outcome == "rolled_back" and last["stage"] == "canary"
+    assert simulate(
+        case, challenger=challenger_scores(case, "identical challenger (A/A)")
+    ).outcome == ("promoted")
+    with pytest.raises(ParameterError, match="this case predicts numbers"):
+        simulate(case, triggers=[Trigger("flag_rate", ceiling=0.2)])
+    aa = monte_carlo(case, n=200, challenger="pred")
+    assert aa.rollback_rate <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 200)

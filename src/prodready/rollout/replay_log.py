@@ -17,6 +17,7 @@ from prodready.rollout.plan import Plan
 from prodready.rollout.triggers import Trigger, default_triggers
 
 NEVER = np.iinfo(np.int64).max // 4  # the known day of a label that never arrives
+BINARY_ONLY = ("metric_floor", "flag_rate")  # rules about decisions to act: binary cases only
 
 
 @dataclass
@@ -49,16 +50,18 @@ class ReplayLog:
 
 def replay_log(case: Case, plan: Plan, triggers, challenger) -> ReplayLog:
     """Validate the case, the rules and the challenger, and turn the log into arrays."""
-    if case.task != "binary" or case.business is None or case.business.value is None:
-        raise ParameterError(
-            "the rollout replay needs a binary case with a business value matrix",
-            where="case file: task / business.value",
-            fix="set task: binary and business.value (money per TP, FP, FN, TN)",
-        )
+    check_case(case)
     triggers = tuple(default_triggers(case) if triggers is None else triggers)
     for t in triggers:
         if not isinstance(t, Trigger):
             raise ParameterError("triggers must be Trigger objects", found=type(t).__name__)
+        if case.task == "regression" and t.kind in BINARY_ONLY:
+            raise ParameterError(
+                f"a {t.kind} rule needs decisions to act or not, and this case predicts numbers",
+                where=f"trigger {t.name}",
+                expected="for a regression case: business_value or score_psi rules",
+                fix="drop the rule, or use a value rule (money lost to errors) instead",
+            )
         if t.segment is not None and t.segment[0] not in case.serving.columns:
             raise ParameterError(
                 f"the trigger's segment column {t.segment[0]!r} is not in the serving log",
@@ -69,10 +72,13 @@ def replay_log(case: Case, plan: Plan, triggers, challenger) -> ReplayLog:
     notes: list[str] = []
     scores1, challenger_label = challenger_scores(case, challenger)
     scores0 = serving[cols.prediction].to_numpy(float)
-    threshold = case.business.threshold
-    flags0, flags1 = scores0 >= threshold, scores1 >= threshold
     truth = serving[cols.label].astype("Float64").to_numpy(float, na_value=np.nan)
-    v0, v1 = event_values(truth, flags0, case), event_values(truth, flags1, case)
+    if case.task == "binary":
+        threshold = case.business.threshold
+        flags0, flags1 = scores0 >= threshold, scores1 >= threshold
+    else:  # a prediction of a number does not act or not: nothing is flagged
+        flags0 = flags1 = np.zeros(len(serving), bool)
+    v0, v1 = (event_values(truth, s, f, case) for s, f in ((scores0, flags0), (scores1, flags1)))
     labelled = ~np.isnan(truth)
 
     times = pd.to_datetime(serving[cols.timestamp], utc=True)
@@ -182,14 +188,44 @@ def challenger_scores(case: Case, challenger) -> tuple[np.ndarray, str]:
     return scores, label
 
 
-def event_values(truth: np.ndarray, flags: np.ndarray, case: Case) -> np.ndarray:
-    """Each event's value under the case's value matrix (0 where the label is missing)."""
+def event_values(
+    truth: np.ndarray, scores: np.ndarray, flags: np.ndarray, case: Case
+) -> np.ndarray:
+    """Each event's value, 0 where the label is missing. Binary: the case's value matrix for the
+    decision ``flags`` (score at or above the threshold). Regression: ``-cost_per_unit_error *
+    |truth - prediction|``, money lost to the error."""
+    known = ~np.isnan(truth)
+    if case.task == "regression":
+        cost = case.business.cost_per_unit_error
+        return np.where(known, -cost * np.abs(np.nan_to_num(truth) - scores), 0.0)
     m = case.business.value
-    return np.where(
-        flags,
-        np.where(truth == 1, m.true_positive, m.false_positive),
-        np.where(truth == 1, m.false_negative, m.true_negative),
-    ).astype(float) * (~np.isnan(truth))
+    return (
+        np.where(
+            flags,
+            np.where(truth == 1, m.true_positive, m.false_positive),
+            np.where(truth == 1, m.false_negative, m.true_negative),
+        ).astype(float)
+        * known
+    )
+
+
+def check_case(case: Case) -> None:
+    """A replay values decisions in money: a binary case needs ``business.value``, a regression
+    case ``business.cost_per_unit_error``."""
+    business = case.business
+    if case.task == "binary" and (business is None or business.value is None):
+        raise ParameterError(
+            "the rollout replay values decisions in money, and this case has no value matrix",
+            where="case file: business.value",
+            fix="add business.value (money per true positive, false positive, false negative "
+            "and true negative) and business.threshold",
+        )
+    if case.task == "regression" and (business is None or business.cost_per_unit_error is None):
+        raise ParameterError(
+            "the rollout replay values predictions in money, and this case has no cost of error",
+            where="case file: business.cost_per_unit_error",
+            fix="add business.cost_per_unit_error (money lost per unit of absolute error)",
+        )
 
 
 def score_bins(

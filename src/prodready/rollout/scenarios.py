@@ -35,7 +35,8 @@ def challenger_scores(
     The broken challenger breaks on the first day the plan serves it traffic (the first stage
     with a share above 0, counted from the log's first day, as :func:`simulate` replays it), and
     its scores move up by ``BROKEN_SHIFT`` on the logit scale, plus seeded noise: it flags far
-    more events than the champion, as a stuck upstream feature would make it.
+    more events than the champion, as a stuck upstream feature would make it. For a regression
+    case its predictions move up by twice the champion's standard deviation, plus noise.
     """
     if name not in SCENARIOS:
         raise ParameterError(
@@ -70,8 +71,12 @@ def challenger_scores(
     day = ((times - times.min().normalize()) // pd.Timedelta(days=1)).to_numpy()
     broken = day >= int(serving_stages["first_day"].iloc[0])
     rng = np.random.default_rng(seed)
-    clipped = np.clip(champion, 1e-6, 1 - 1e-6)
-    shifted = expit(logit(clipped) + BROKEN_SHIFT + rng.normal(0, 0.5, champion.size))
+    if case.task == "regression":  # predictions move up by twice their spread, plus noise
+        spread = float(np.std(champion)) or 1.0
+        shifted = champion + 2 * spread + rng.normal(0, 0.25 * spread, champion.size)
+    else:
+        clipped = np.clip(champion, 1e-6, 1 - 1e-6)
+        shifted = expit(logit(clipped) + BROKEN_SHIFT + rng.normal(0, 0.5, champion.size))
     return np.where(broken, shifted, champion)
 
 

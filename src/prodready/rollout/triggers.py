@@ -205,8 +205,13 @@ def default_triggers(case: Case) -> list[Trigger]:
        the whole serving log, skipped when the champion flags nothing. Label-free, so it acts
        within days, where the value rule would wait for labels (and, on a log where doing
        nothing is worth more than the champion's decisions, would never object).
+
+    A regression case (a prediction of a number acts on nothing) gets rules 1 and 3: value is
+    minus the cost of each prediction's absolute error.
     """
     triggers = [Trigger("business_value", margin=0.0)]
+    if case.task != "binary":  # a regression case: value (money lost to errors) and score shift
+        return [*triggers, Trigger("score_psi", limit=0.25, reference="shadow")]
     labelled = case.labelled_serving
     if case.business is not None and len(labelled):
         flagged = labelled[case.columns.prediction].to_numpy(float) >= case.business.threshold
