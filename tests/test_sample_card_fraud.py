@@ -254,7 +254,7 @@ def test_known_problems_frame(case) -> None:
 
 
 def test_unknown_sample_name_lists_the_available_ones(tmp_path: Path) -> None:
-    assert samples.available() == ["card_fraud"]
+    assert samples.available() == ["card_fraud", "delivery_time", "elec2"]
     for call in (
         lambda: samples.load("credit_risk"),
         lambda: samples.known_problems("credit_risk"),

@@ -255,8 +255,8 @@ def _findings(ov: CaseOverview) -> list[Finding]:
         findings.append(
             Finding(
                 "medium" if median > 14 else "info",
-                f"The truth arrives a median {median:.0f} days after a prediction (90% within "
-                f"{n['label_delay_p90_days']:.0f} days); the last {silent:.0f} days of the log "
+                f"The truth arrives a median {_in_days(median)} after a prediction (90% within "
+                f"{_in_days(n['label_delay_p90_days'])}); the last {_in_days(silent)} of the log "
                 "have no labels yet, so an accuracy monitor cannot see problems there.",
             )
         )
@@ -285,6 +285,20 @@ def _findings(ov: CaseOverview) -> list[Finding]:
     return findings
 
 
+def _in_days(days: float) -> str:
+    """A duration given in days, in the unit people would say: 36 days, 5.2 hours, 41 minutes
+    (a delivery's truth arrives within the hour, a fraud label after weeks)."""
+    if np.isnan(days):
+        return "an unknown time"
+    if days >= 2:
+        return f"{days:.0f} days"
+    if days >= 1:
+        return f"{days:.1f} days"
+    if days * 24 >= 1:
+        return f"{days * 24:.1f} hours"
+    return f"{days * 24 * 60:.0f} minutes"
+
+
 def _value_findings(ov: CaseOverview) -> list[Finding]:
     value, without = ov.business_value, ov.value_without_model
     if value is None:
@@ -295,6 +309,12 @@ def _value_findings(ov: CaseOverview) -> list[Finding]:
         f"({format_money(value.per_1000, value.currency)} per 1,000 decisions)"
     )
     if without is None:
+        if ov.task == "regression":  # no decision to act on: the value is the cost of errors
+            text = (
+                f"On the {value.decisions:,} serving predictions whose outcome is known, the "
+                f"model's errors cost {format_money(-value.total, value.currency)} "
+                f"({format_money(-value.per_1000, value.currency)} per 1,000 predictions)"
+            )
         return [
             Finding(
                 "medium" if value.total < 0 else "info", text + ".", value.total, value.currency

@@ -1,6 +1,10 @@
 """Bundled sample cases: data with known problems, so a team can see what each audit finds.
 
-``load()`` opens the bundled copy (generated with the default rows and seed 0); ``write()``
+- ``card_fraud``: synthetic card transactions (binary), seven planted problems.
+- ``delivery_time``: synthetic food-delivery times (regression), planted drift and incidents.
+- ``elec2``: real electricity-market data (binary) with real concept drift (public domain).
+
+``load()`` opens the bundled copy (generated with the default rows and seed); ``write()``
 regenerates a case anywhere, byte for byte the same for the same ``rows`` and ``seed``.
 """
 
@@ -19,14 +23,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prodready.errors import ParameterError
-from prodready.samples import card_fraud
+from prodready.samples import card_fraud, delivery_time, elec2
 
 if TYPE_CHECKING:
     from prodready.case import Case
 
 __all__ = ["available", "known_problems", "load", "write"]
 
-_SAMPLES = {"card_fraud": card_fraud}
+_SAMPLES = {"card_fraud": card_fraud, "delivery_time": delivery_time, "elec2": elec2}
 CASE_FILE = "case.yaml"
 TRAINING_FILE = "training.parquet"
 SERVING_FILE = "serving_log.parquet"
@@ -83,15 +87,19 @@ def write(
     name: str,
     out_dir: str | Path,
     *,
-    rows: int = card_fraud.DEFAULT_ROWS,
-    seed: int = card_fraud.DEFAULT_SEED,
+    rows: int | None = None,
+    seed: int | None = None,
 ) -> Path:
     """Generate sample ``name`` into ``out_dir`` (created if needed); return the case file's path.
 
-    Each file is written to a temporary name in the same folder and then renamed, so a reader
-    never sees half a file.
+    ``rows`` and ``seed`` default to the sample's own (``card_fraud``: 120,000 and 0;
+    ``delivery_time``: 60,000 and 0; ``elec2`` is real data of a fixed size with nothing random,
+    so it accepts only its defaults). Each file is written to a temporary name in the same folder
+    and then renamed, so a reader never sees half a file.
     """
     module = _module(name)
+    rows = module.DEFAULT_ROWS if rows is None else rows
+    seed = module.DEFAULT_SEED if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ParameterError(
             "the seed must be a whole number of 0 or more",
@@ -99,7 +107,9 @@ def write(
             found=repr(seed),
             fix="pass a seed such as 0, 1 or 42",
         )
-    card_fraud.check_rows(rows)
+    module.check_rows(rows)
+    if hasattr(module, "check_seed"):
+        module.check_seed(seed)
     sample = module.generate(rows=int(rows), seed=int(seed))
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from prodready.errors import ParameterError
+from prodready.samples._common import KnownProblem, problems_frame
 
 DEFAULT_ROWS = 120_000
 DEFAULT_SEED = 0
@@ -142,17 +143,6 @@ _CHALLENGER = {
 _CHALLENGER_CATEGORY = {"electronics": 0.8, "jewelry": 0.9, "travel": 0.5, NEW_CATEGORY: 1.6}
 
 
-@dataclass(frozen=True)
-class KnownProblem:
-    """One problem planted in the sample: where (feature), when (start inclusive, end exclusive)."""
-
-    problem: str
-    feature: str | None
-    start: pd.Timestamp | None
-    end: pd.Timestamp | None
-    description: str
-
-
 # Magnitudes are those of the bundled copy (default rows, seed 0); other seeds land close by.
 KNOWN_PROBLEMS: list[KnownProblem] = [
     KnownProblem(
@@ -238,18 +228,7 @@ class CardFraudSample:
 
 def known_problems_frame() -> pd.DataFrame:
     """The planted problems as a frame: problem, feature, start, end (UTC, end exclusive)."""
-    frame = pd.DataFrame(
-        {
-            "problem": pd.array([p.problem for p in KNOWN_PROBLEMS], dtype="str"),
-            "feature": pd.array([p.feature for p in KNOWN_PROBLEMS], dtype="str"),
-            "start": pd.to_datetime([p.start for p in KNOWN_PROBLEMS], utc=True),
-            "end": pd.to_datetime([p.end for p in KNOWN_PROBLEMS], utc=True),
-            "description": pd.array([p.description for p in KNOWN_PROBLEMS], dtype="str"),
-        }
-    )
-    frame["start"] = frame["start"].astype("datetime64[us, UTC]")
-    frame["end"] = frame["end"].astype("datetime64[us, UTC]")
-    return frame
+    return problems_frame(KNOWN_PROBLEMS)
 
 
 def _seconds(ts: pd.Timestamp) -> int:

@@ -300,14 +300,16 @@ def _gap_findings(gap: MetricGap) -> list[Finding]:
         f"training data held out from {gap.holdout_start:%d %b %Y} but {gap.serving:.3f} in "
         "production"
     )
-    if not np.isnan(gap.honest_offline):
+    # the honest model differs only when some feature is not available at prediction time
+    honest_differs = len(table) == 2 and table["features"].iloc[1] < table["features"].iloc[0]
+    if honest_differs and not np.isnan(gap.honest_offline):
         text += (
             f"; with only the features production has at prediction time it scores "
             f"{gap.honest_offline:.3f} offline and {gap.honest_serving:.3f} in production"
         )
     money = None
     values = table.get("serving_value_per_1000")
-    if values is not None and values.notna().all() and len(values) == 2:
+    if honest_differs and values is not None and values.notna().all():
         money = float(values.iloc[1] - values.iloc[0])
         text += (
             f", worth {format_money(abs(money), gap.currency)} "
