@@ -242,3 +242,25 @@ def test_audit_rollout_guardrail_adds_the_suggested_segment_rule() -> None:
     assert "Guardrail added: flag rate > 0.179 [region == international]" in outcome.stderr
     plain = runner.invoke(app, ["audit", "rollout", "--json", "-"])
     assert json.loads(plain.stdout)["outcome"] == "promoted"
+
+
+def test_audit_decay_prints_findings_and_policies_and_writes_json(tmp_path: Path) -> None:
+    from prodready.decay.audit import audit
+
+    path = prodready.samples.write("card_fraud", tmp_path / "small", rows=20_000)
+    args = ["audit", "decay", "--case", str(path), "--train-window", "60D", "--step", "28D"]
+    target = tmp_path / "decay.json"
+    outcome = runner.invoke(app, [*args, "--retrain-cost", "500", "--json", str(target)])
+    assert outcome.exit_code == 0, outcome.output
+    expected = audit(load_case(path), train_window="60D", step="28D", retrain_cost=500)
+    data = json.loads(target.read_text(encoding="utf-8"))
+    assert data["policies"]["recommended"] == expected.policies.recommended
+    assert data["aging"]["curve"] == json.loads(json.dumps(expected.aging.to_dict()["curve"]))
+    assert data["estimate"] is not None
+    out = outcome.stdout
+    assert f"recommended: {expected.policies.recommended}" in out
+    for finding in expected.summary()[:3]:
+        assert finding.text[:60] in " ".join(out.split())
+    short = runner.invoke(app, [*args[:4], "--train-window", "400D"])
+    assert short.exit_code == 2
+    assert "too short" in short.output

@@ -275,7 +275,7 @@ def audit_skew(
     _run_audit(
         case,
         json_out,
-        run=lambda loaded: audit(loaded, seed=seed),
+        run=lambda loaded, _say: audit(loaded, seed=seed),
         doing="distributions, shared rows, models",
         show=_print_skew,
         what="audit",
@@ -300,7 +300,7 @@ def audit_rollout(
     would have done with the case's challenger on the serving log."""
     from prodready.rollout import default_triggers, simulate, suggest_guardrail
 
-    def run(loaded):
+    def run(loaded, _say):
         triggers = None
         if guardrail:
             suggested = suggest_guardrail(loaded)
@@ -325,11 +325,48 @@ def audit_rollout(
     )
 
 
+@audit_app.command("decay")
+def audit_decay(
+    case: CaseOption = None,
+    train_window: Annotated[
+        str, typer.Option(help="Days of history each model trains on, e.g. 90D.")
+    ] = "90D",
+    step: Annotated[str, typer.Option(help="Days between training origins, e.g. 7D.")] = "7D",
+    retrain_cost: Annotated[
+        float, typer.Option(min=0, help="Cost of one retraining, in the case's currency.")
+    ] = 2000.0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random step.")] = 0,
+    json_out: JsonOption = None,
+) -> None:
+    """Decay and retraining: metric by model age, retraining policies compared on the same
+    history (label delay honoured), and the label-free estimate. Trains tens of models."""
+    from prodready.decay.audit import audit
+
+    def run(loaded, say):
+        return audit(
+            loaded,
+            train_window=train_window,
+            step=step,
+            retrain_cost=retrain_cost,
+            seed=seed,
+            progress=lambda part, done, total: say(f"{part} {done}/{total}"),
+        )
+
+    _run_audit(
+        case,
+        json_out,
+        run=run,
+        doing="training models through history",
+        show=_print_decay,
+        what="decay audit",
+    )
+
+
 def _run_audit(
     case: Path | None,
     json_out: str | None,
     *,
-    run: Callable[[Any], Any],
+    run: Callable[[Any, Callable[[str], None]], Any],
     doing: str,
     show: Callable[[Any, str], None],
     what: str,
@@ -350,7 +387,12 @@ def _run_audit(
             loaded = load_case(case) if case is not None else samples.load()
             if status is not None:
                 status.update(f"{loaded.name}: {doing}…")
-            result = run(loaded)
+
+            def say(text: str) -> None:  # progress of a long audit, on the status line
+                if status is not None:
+                    status.update(f"{loaded.name}: {text}")
+
+            result = run(loaded, say)
         data = result.to_dict()
         if target is not None:
             _write_json(data, target)
@@ -406,13 +448,7 @@ def _print_skew(result: Any, case_name: str) -> None:
 
     out_console.print(Text(f"Skew audit: {case_name}", style="bold"))
     out_console.print()
-    out_console.print(Text("Findings, most severe first", style="bold"))
-    for finding in result.summary():
-        line = Text("  ")
-        line.append(f"{finding.severity:<6}", style=SEVERITY_STYLES.get(finding.severity, ""))
-        line.append(f" {finding.text}")
-        out_console.print(line)
-    out_console.print()
+    _print_findings(result.summary())
 
     # Piped or redirected output is not cut to 80 columns (a file has no width); a narrow
     # terminal gets the table without its least needed columns rather than cut-off numbers.
@@ -453,6 +489,44 @@ def _print_skew(result: Any, case_name: str) -> None:
 OUTCOME_STYLES = {"promoted": "bold green", "rolled_back": "bold red", "held": "bold yellow"}
 
 
+def _print_findings(findings: list[Any]) -> None:
+    out_console.print(Text("Findings, most severe first", style="bold"))
+    for finding in findings:
+        line = Text("  ")
+        line.append(f"{finding.severity:<6}", style=SEVERITY_STYLES.get(finding.severity, ""))
+        line.append(f" {finding.text}")
+        out_console.print(line)
+    out_console.print()
+
+
+def _print_decay(result: Any, case_name: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from prodready.results import format_money
+
+    out_console.print(Text(f"Decay and retraining: {case_name}", style="bold"))
+    out_console.print()
+    _print_findings(result.summary())
+    policies = result.policies
+    table = Table(
+        title=f"Retraining policies (recommended: {policies.recommended})",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
+    for header in ("policy", "retrains", f"mean {policies.metric}", "value", "cost", "net"):
+        table.add_column(header, justify="left" if header == "policy" else "right")
+    for row in policies.to_frame().itertuples(index=False):
+        table.add_row(
+            Text(str(row.policy)),
+            str(row.retrains),
+            f"{row.mean_metric:.3f}",
+            *(format_money(v, policies.currency) for v in (row.value, row.cost, row.net)),
+        )
+    out_console.print(table)
+
+
 def _print_rollout(result: Any, case_name: str) -> None:
     from rich import box
     from rich.table import Table
@@ -466,13 +540,7 @@ def _print_rollout(result: Any, case_name: str) -> None:
     line.append(f". {outcome_sentence(result)}")
     out_console.print(line)
     out_console.print()
-    out_console.print(Text("Findings, most severe first", style="bold"))
-    for finding in result.summary():
-        line = Text("  ")
-        line.append(f"{finding.severity:<6}", style=SEVERITY_STYLES.get(finding.severity, ""))
-        line.append(f" {finding.text}")
-        out_console.print(line)
-    out_console.print()
+    _print_findings(result.summary())
     console = out_console
     if not out_console.is_terminal:  # a file has no width: do not cut the reasons
         console = Console(highlight=False, soft_wrap=True, width=max(out_console.width, 160))
