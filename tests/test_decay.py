@@ -295,3 +295,68 @@ def test_shuffled_rows_come_in_time_order_and_gaps_are_said(drifting):
     hist = history(shuffled)
     assert hist.frame["_timestamp"].is_monotonic_increasing
     assert any("gap" in note for note in hist.notes)
+
+
+@dataclass(frozen=True)
+class _Linear:
+    coef: np.ndarray
+    intercept: float
+    names: list[str]
+
+    def predict_score(self, frame: pd.DataFrame) -> np.ndarray:
+        return frame[self.names].to_numpy(float) @ self.coef + self.intercept
+
+
+def linear(training, features, label, *, seed=0, task="regression"):
+    from sklearn.linear_model import LinearRegression
+
+    names = [f.name for f in features]
+    model = LinearRegression().fit(training[names].to_numpy(float), training[label])
+    return _Linear(model.coef_, float(model.intercept_), names)
+
+
+def test_regression_error_growth_and_policies():
+    """Minutes per km rise through the year: a model's MAE grows with its age."""
+    rng = np.random.default_rng(1)
+    n, days = 18_000, 300
+    t = np.sort(rng.uniform(0, days, n))
+    km = rng.uniform(1, 10, n)
+    minutes = (3 + 3 * t / days) * km + rng.normal(0, 1, n)
+    times = START + pd.to_timedelta(t, unit="D")
+    frame = pd.DataFrame(
+        {"id": [f"o{i}" for i in range(n)], "ts": times, "km": km, "y": minutes, "pred": 3 * km}
+    )
+    cut = START + pd.Timedelta(days=100)
+    case = Case.from_frames(
+        frame[frame["ts"] < cut],
+        frame[frame["ts"] >= cut],
+        task="regression",
+        label="y",
+        prediction="pred",
+        timestamp="ts",
+        id="id",
+        features=["km"],
+        business={"cost_per_unit_error": 0.5, "currency": "EUR"},
+    )
+    curve = decay.aging_curve(case, model=linear, train_window="60D", step="14D", jobs=1)
+    assert curve.metric == "mae" and not curve.higher_is_better
+    median = curve.to_frame()["median"]
+    assert median.iloc[-1] > 2 * median.iloc[0]
+    assert curve.half_life_days is not None
+    assert "see their MAE grow by 50% after" in curve.summary()[0].text
+    result = decay.compare_policies(
+        case,
+        [decay.never(), decay.every(14)],
+        model=linear,
+        train_window="60D",
+        step="14D",
+        retrain_cost=10,
+        jobs=1,
+    )
+    table = result.to_frame().set_index("policy")
+    assert table.loc["every 14 days", "mean_metric"] < table.loc["never retrain", "mean_metric"]
+    # value = minus the cost of the errors, summed over the periods
+    assert table.loc["never retrain", "value"] == pytest.approx(
+        result.timeline.query("policy == 'never retrain'")["value"].sum()
+    )
+    assert result.recommended == "every 14 days"

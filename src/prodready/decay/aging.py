@@ -33,7 +33,7 @@ from prodready import metrics
 from prodready.case import Case
 from prodready.decay.bank import ModelBank, TrainingSet
 from prodready.decay.history import grid, history
-from prodready.decay.periods import CHANCE, check_metric, period_metric
+from prodready.decay.periods import CHANCE, check_metric, period_metric, short_label
 from prodready.errors import ParameterError
 from prodready.results import Finding, most_severe_first, to_json
 
@@ -76,7 +76,12 @@ class AgingCurve:
         )
 
     def summary(self) -> list[Finding]:
-        label = metrics.METRIC_LABELS[self.metric]
+        label = short_label(self.metric)
+        lose = (
+            f"lose {self.lost_share:.0%} of their {label}"
+            if self.higher_is_better
+            else f"see their {label} grow by {self.lost_share:.0%}"
+        )
         curve = self.curve
         start, end = curve["median"].iloc[0], curve["median"].iloc[-1]
         oldest = int(curve["model_age_days"].iloc[-1])
@@ -85,8 +90,8 @@ class AgingCurve:
             findings.append(
                 Finding(
                     "info",
-                    f"Models trained on {self.train_window_days} days do not lose "
-                    f"{self.lost_share:.0%} of their {label} within the {oldest} days observed "
+                    f"Models trained on {self.train_window_days} days do not {lose} within the "
+                    f"{oldest} days observed "
                     f"(median {start:.3f} when new, {end:.3f} at {oldest} days).",
                 )
             )
@@ -97,8 +102,8 @@ class AgingCurve:
             findings.append(
                 Finding(
                     severity,
-                    f"Models trained on {self.train_window_days} days lose {self.lost_share:.0%} "
-                    f"of their {label} after {self.half_life_days:.0f} days (95% interval "
+                    f"Models trained on {self.train_window_days} days {lose} after "
+                    f"{self.half_life_days:.0f} days (95% interval "
                     f"{low} to {high} days; median {start:.3f} when new, {end:.3f} at "
                     f"{oldest} days): retrain well before that.",
                 )

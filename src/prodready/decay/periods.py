@@ -9,6 +9,7 @@ needs ``MIN_EACH_CLASS`` positives and negatives, a regression metric ``MIN_ROWS
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -19,6 +20,16 @@ from prodready.spec import Business
 MIN_EACH_CLASS = 10
 MIN_ROWS = 30
 CHANCE = {"roc_auc": 0.5}  # the level of a model with no skill; 0 for other metrics
+
+
+def short_label(metric: str) -> str:
+    """The metric's name as a sentence uses it: "ROC AUC", "MAE", "accuracy"."""
+    label = metrics.METRIC_LABELS[metric]
+    acronym = re.search(r"\(([A-Z]{2,})", label)
+    if acronym:
+        return acronym.group(1)
+    first = label.split()[0]
+    return label if first.isupper() or first == "Brier" else label[0].lower() + label[1:]
 
 
 def default_metric(task: str) -> str:

@@ -40,7 +40,13 @@ from prodready import metrics
 from prodready.case import Case
 from prodready.decay.bank import ModelBank, TrainingSet
 from prodready.decay.history import LABEL, LABEL_KNOWN, Grid, History, grid, history
-from prodready.decay.periods import check_metric, enough, period_metric, period_value
+from prodready.decay.periods import (
+    check_metric,
+    enough,
+    period_metric,
+    period_value,
+    short_label,
+)
 from prodready.errors import ParameterError
 from prodready.results import Finding, format_money, most_severe_first, to_json
 from prodready.stats.drift import CategoricalDrift, NumericDrift, compare_frames
@@ -165,7 +171,7 @@ class PolicyComparison:
         return self.table
 
     def summary(self) -> list[Finding]:
-        label = metrics.METRIC_LABELS[self.metric]
+        label = short_label(self.metric)
         table = self.table.set_index("policy")
         best = table.loc[self.recommended]
         base = table.loc[never().name] if never().name in table.index else None
@@ -427,6 +433,6 @@ def _recommend(table: pd.DataFrame, metric: str, valued: bool, case: Case) -> tu
     best = ranked.iloc[0]
     return str(best["policy"]), (
         f"The case has no business value, so policies are ranked by mean "
-        f"{metrics.METRIC_LABELS[metric]}: {best['mean_metric']:.3f} with "
+        f"{short_label(metric)}: {best['mean_metric']:.3f} with "
         f"{int(best['retrains'])} retrainings."
     )
