@@ -3,8 +3,10 @@ rendering helpers that give every table a CSV download and every figure an HTML 
 
 Nothing here computes a number: cases come from :mod:`prodready` (``load_case``,
 ``samples.load``, ``Case.from_frames``), numbers from :func:`prodready.overview.overview`,
-:func:`prodready.skew.audit`, :func:`prodready.rollout.simulate` and
-:func:`prodready.rollout.monte_carlo`, figures from :mod:`prodready.charts`.
+:func:`prodready.skew.audit`, :func:`prodready.rollout.simulate`,
+:func:`prodready.rollout.monte_carlo`, :func:`prodready.decay.aging_curve`,
+:func:`prodready.decay.compare_policies` and :func:`prodready.estimate.estimate_case`, figures from
+:mod:`prodready.charts`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from prodready import Case, load_case, rollout, skew
+from prodready import Case, decay, estimate, load_case, rollout, skew
 from prodready.data.readers import read_table
 from prodready.errors import ParameterError, ProdreadyError
 from prodready.overview import CaseOverview, overview
@@ -404,6 +406,171 @@ def kept_monte_carlo(
 def has_monte_carlo() -> bool:
     """Whether this session ran any Monte Carlo (for other inputs, when none is kept for these)."""
     return bool(st.session_state.get(MONTE_CARLO))
+
+
+# -- decay and retraining ----------------------------------------------------------------------
+DECAY_RESULTS = "decay_results"  # session state: {inputs' key: DecayRun}
+DECAY_KEPT = 8  # runs kept per session
+
+
+def decay_policy_names() -> list[str]:
+    """The names of :func:`prodready.decay.default_policies`, in order (the page's choices)."""
+    return [p.name for p in decay.default_policies()]
+
+
+def decay_policies(names: Sequence[str], every_days: int = 0) -> list[decay.Policy]:
+    """The chosen default policies, in their order, and ``every(every_days)`` when it is not 0
+    and not one of them already."""
+    chosen = [p for p in decay.default_policies() if p.name in set(names)]
+    if every_days:
+        custom = decay.every(int(every_days))
+        if custom.name not in {p.name for p in chosen}:
+            chosen.append(custom)
+    return chosen
+
+
+@dataclasses.dataclass(frozen=True)
+class DecaySettings:
+    """The page's controls: what one run of the aging curve and the policy comparison uses."""
+
+    train_window_days: int = 90
+    step_days: int = 7
+    metric: str | None = None  # None: the task's default (ROC AUC or MAE)
+    lost_share: float = 0.5
+    retrain_cost: float = decay.policies.DEFAULT_RETRAIN_COST
+    policies: tuple[str, ...] = tuple(decay_policy_names())
+    every_days: int = 0  # a custom "every N days" policy; 0: none
+    seed: int = SEED
+
+
+@dataclasses.dataclass(frozen=True)
+class DecayRun:
+    """One run: each part's result, or None when it failed, and the failures' messages."""
+
+    aging: decay.AgingCurve | None
+    policies: decay.PolicyComparison | None
+    errors: tuple[str, ...] = ()
+
+
+def _progress_bar(text: str):
+    """A progress bar and the ``progress(done, total)`` callback the decay functions call."""
+    bar = st.progress(0.0, text=text)
+
+    def progress(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar.progress(min(max(share, 0.0), 1.0), text=f"{text} {done} of {total}")
+
+    return bar, progress
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _aging(
+    key: str, _case: Case, train_window: int, step: int, metric: str | None, lost: float, seed: int
+) -> decay.AgingCurve:
+    """One aging curve per case and settings. The progress bar is made here, so a cache hit
+    replays it (full, then gone) instead of pointing at a bar of another run."""
+    bar, progress = _progress_bar("Aging curve: models trained")
+    try:
+        return decay.aging_curve(
+            _case,
+            train_window=train_window,
+            step=step,
+            metric=metric,
+            lost_share=lost,
+            seed=seed,
+            progress=progress,
+        )
+    finally:
+        bar.empty()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _policy_comparison(
+    key: str,
+    _case: Case,
+    names: tuple[str, ...],
+    every_days: int,
+    train_window: int,
+    step: int,
+    metric: str | None,
+    retrain_cost: float,
+    seed: int,
+) -> decay.PolicyComparison:
+    """One policy comparison per case and settings (progress bar as for :func:`_aging`)."""
+    bar, progress = _progress_bar("Retraining policies: periods replayed")
+    try:
+        return decay.compare_policies(
+            _case,
+            decay_policies(names, every_days),
+            retrain_cost=retrain_cost,
+            train_window=train_window,
+            step=step,
+            metric=metric,
+            seed=seed,
+            progress=progress,
+        )
+    finally:
+        bar.empty()
+
+
+def decay_key(case: Case, settings: DecaySettings) -> str:
+    """Names every input of a decay run (the key its result is kept under)."""
+    return json.dumps([_case_key(case), dataclasses.asdict(settings)], sort_keys=True)
+
+
+def run_decay(case: Case, settings: DecaySettings) -> DecayRun:
+    """The aging curve and the policy comparison for ``settings`` (cached per case and
+    settings), kept in the session under its inputs so later reruns show it without the
+    button. A part the package refuses (history too short, no policy chosen...) is None and its
+    message is in ``errors``."""
+    key, s = _case_key(case), settings
+    aging = policies = None
+    errors: list[str] = []
+    try:
+        aging = _aging(key, case, s.train_window_days, s.step_days, s.metric, s.lost_share, s.seed)
+    except ProdreadyError as error:
+        errors.append(str(error))
+    try:
+        policies = _policy_comparison(
+            key,
+            case,
+            tuple(s.policies),
+            int(s.every_days),
+            s.train_window_days,
+            s.step_days,
+            s.metric,
+            float(s.retrain_cost),
+            s.seed,
+        )
+    except ProdreadyError as error:
+        errors.append(str(error))
+    run = DecayRun(aging, policies, tuple(dict.fromkeys(errors)))
+    run_key = decay_key(case, settings)
+    kept = {k: v for k, v in st.session_state.get(DECAY_RESULTS, {}).items() if k != run_key}
+    kept[run_key] = run  # the newest last: the oldest go first
+    st.session_state[DECAY_RESULTS] = dict(list(kept.items())[-DECAY_KEPT:])
+    return run
+
+
+def kept_decay(case: Case, settings: DecaySettings) -> DecayRun | None:
+    """The session's run for exactly these inputs, if it was run."""
+    return st.session_state.get(DECAY_RESULTS, {}).get(decay_key(case, settings))
+
+
+def has_decay() -> bool:
+    """Whether this session ran the decay audit at all (for other inputs, when none is kept)."""
+    return bool(st.session_state.get(DECAY_RESULTS))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _estimate(key: str, _case: Case) -> estimate.PerformanceEstimate:
+    return estimate.estimate_case(_case)
+
+
+def label_free_estimate(case: Case) -> estimate.PerformanceEstimate:
+    """:func:`prodready.estimate.estimate_case` with its defaults, cached per case."""
+    with st.spinner("Estimating ROC AUC and accuracy from calibrated scores…"):
+        return _estimate(_case_key(case), case)
 
 
 # -- uploads and the mapping form ------------------------------------------------------------

@@ -37,12 +37,17 @@ from prodready.resources import notebooks_dir
 OVERVIEW = "00_case_overview"
 SKEW = "01_skew_audit"
 ROLLOUT = "02_rollout_replay"
+DECAY = "03_decay_retraining"
 NOTEBOOKS = [
     f"{OVERVIEW}.ipynb",
     f"{SKEW}.ipynb",
     f"{ROLLOUT}.ipynb",
+    f"{DECAY}.ipynb",
 ]  # every report notebook, in order
-EXTRA_PARAMETERS = {f"{ROLLOUT}.ipynb": {"replays": "int"}}  # beyond case_path, output_dir, seed
+EXTRA_PARAMETERS = {  # beyond case_path, output_dir, seed
+    f"{ROLLOUT}.ipynb": {"replays": "int"},
+    f"{DECAY}.ipynb": {"train_window": "str", "step": "str", "retrain_cost": "float"},
+}
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
 CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
@@ -109,6 +114,12 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
         f"{ROLLOUT}.executive.html",
         "rollout_montecarlo.json",
         "rollout_replay.json",
+        f"{DECAY}.ipynb",
+        f"{DECAY}.html",
+        f"{DECAY}.executive.html",
+        "decay_aging.json",
+        "decay_estimate.json",
+        "decay_policies.json",
     ]
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary files left

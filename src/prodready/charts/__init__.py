@@ -3,6 +3,12 @@
 Each function takes a result object and returns a plotly ``Figure``; none computes statistics.
 """
 
+from prodready.charts.decay import (
+    aging_curve,
+    estimate_vs_realised,
+    policy_pareto,
+    policy_timeline,
+)
 from prodready.charts.overview import feature_missingness, offline_vs_serving, volume_over_time
 from prodready.charts.rollout import (
     money_at_risk,
@@ -19,6 +25,8 @@ from prodready.charts.skew import (
 )
 
 __all__ = [
+    "aging_curve",
+    "estimate_vs_realised",
     "feature_distribution",
     "feature_missingness",
     "mismatch_scatter",
@@ -26,6 +34,8 @@ __all__ = [
     "monte_carlo_outcomes",
     "offline_vs_serving",
     "outcome_sentence",
+    "policy_pareto",
+    "policy_timeline",
     "production_gap",
     "psi_by_month",
     "rollout_timeline",
