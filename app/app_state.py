@@ -65,9 +65,15 @@ def _load_default(source: str) -> Case:
     return load_case(value)
 
 
-def load_default_case() -> Case | None:
-    """Load the default case into this session; on failure remember the message and return None."""
-    source = default_source()
+def sample_source(name: str) -> str:
+    """The source key of bundled sample ``name``."""
+    return f"sample:{name}"
+
+
+def load_default_case(source: str | None = None) -> Case | None:
+    """Load the default case (or the bundled sample ``source``) into this session; on failure
+    remember the message and return None."""
+    source = source or default_source()
     try:
         with st.spinner(f"Loading {describe_source(source)}…"):
             case = _load_default(source)

@@ -154,6 +154,24 @@ def test_case_page_shows_the_sample_cases_numbers(sample, monkeypatch):
     assert list(table.index) == list(ov.to_frame().index)
 
 
+def test_every_bundled_sample_can_be_picked_and_loaded(monkeypatch):
+    from prodready import samples
+
+    at = _start(monkeypatch, None)
+    picker = at.selectbox(key="sample_name")
+    assert picker.options == [samples.describe(n) for n in samples.available()]
+    assert picker.value == "card_fraud"
+    for name in ("elec2", "delivery_time"):
+        at.selectbox(key="sample_name").set_value(name).run()
+        at.button(key="load_default").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        case = samples.load(name)
+        assert at.session_state["case"].name == case.name
+        assert at.session_state["case_key"] == f"sample:{name}"
+        assert any(f"**{case.name}**" in s.value for s in at.success)
+        assert _metrics(at)["Serving rows"] == f"{len(case.serving):,}"
+
+
 def test_overview_page_shows_the_headline_numbers(sample, monkeypatch):
     _, ov = sample
     at = _start(monkeypatch, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import app_state as state
 import streamlit as st
 
-from prodready import charts
+from prodready import charts, samples
 from prodready.errors import ProdreadyError
 
 NONE = "(none)"
@@ -22,9 +22,25 @@ state.intro(
 
 def sample_section() -> None:
     source = state.default_source()
+    if source.startswith("sample:"):  # no PRODREADY_CASE: any bundled sample can be picked
+        names = samples.available()
+        loaded = st.session_state.get(state.CASE_KEY, source)
+        current = loaded.partition(":")[2] if loaded.startswith("sample:") else names[0]
+        name = st.selectbox(
+            "Sample case",
+            names,
+            index=names.index(current) if current in names else 0,
+            format_func=samples.describe,
+            key="sample_name",
+            help="Cases that ship with prodready, each with known problems to find.",
+        )
+        source = state.sample_source(name)
     if error := state.default_case_error():
         state.show_error(error)
-    if st.session_state.get(state.CASE_ORIGIN) == "default":
+    if (
+        st.session_state.get(state.CASE_ORIGIN) == "default"
+        and st.session_state.get(state.CASE_KEY) == source
+    ):
         case = st.session_state[state.CASE]
         st.success(
             f"Loaded {state.describe_source(source)}: **{case.name}**.",
@@ -34,7 +50,7 @@ def sample_section() -> None:
             st.caption(case.spec.description)
     elif st.button(f"Load {state.describe_source(source)}", type="primary", key="load_default"):
         st.session_state.pop(state.DEFAULT_ERROR, None)
-        if state.load_default_case() is not None:
+        if state.load_default_case(source) is not None:
             st.rerun()
         state.show_error(state.default_case_error() or "The case could not be loaded.")
 
@@ -362,8 +378,8 @@ choice = (
         [SAMPLE_CHOICE, UPLOAD_CHOICE],
         default=UPLOAD_CHOICE if origin == "upload" else SAMPLE_CHOICE,
         key="case_source",
-        help="The sample is a card-fraud detection case that ships with prodready; upload your own "
-        "training data and serving log to audit your model.",
+        help="Samples are cases that ship with prodready (card fraud, delivery times, electricity "
+        "prices); upload your own training data and serving log to audit your model.",
     )
     or SAMPLE_CHOICE
 )

@@ -28,7 +28,7 @@ from prodready.samples import card_fraud, delivery_time, elec2
 if TYPE_CHECKING:
     from prodready.case import Case
 
-__all__ = ["available", "known_problems", "load", "write"]
+__all__ = ["available", "describe", "known_problems", "load", "write"]
 
 _SAMPLES = {"card_fraud": card_fraud, "delivery_time": delivery_time, "elec2": elec2}
 CASE_FILE = "case.yaml"
@@ -46,9 +46,22 @@ _PARQUET_OPTIONS = {
 }
 
 
+_DESCRIPTIONS = {
+    "card_fraud": "Card fraud detection: binary, synthetic, seven planted production problems",
+    "delivery_time": "Food delivery time: regression, synthetic, drift and broken feeds",
+    "elec2": "Electricity prices, New South Wales 1996-98: binary, real data, concept drift",
+}
+
+
 def available() -> list[str]:
     """Names of the sample cases that ship with prodready."""
     return sorted(_SAMPLES)
+
+
+def describe(name: str) -> str:
+    """One line saying what sample ``name`` is (its task and what it shows)."""
+    _module(name)
+    return _DESCRIPTIONS[name]
 
 
 def _module(name: str) -> ModuleType:
