@@ -249,6 +249,10 @@ def test_bad_input(drifting):
     with pytest.raises(ParameterError, match="too short") as err:
         decay.aging_curve(drifting, model=logistic, train_window="280D", step="14D")
     assert "at least 308 days" in str(err.value)
+    sparse = drifting_case(days=300, per_day=2)  # about 14 events a week: too few to measure
+    with pytest.raises(ParameterError, match="too few periods hold labels enough") as err:
+        decay.aging_curve(sparse, model=logistic, train_window="60D", step="7D", jobs=1)
+    assert "use a longer step, e.g. 28D" in str(err.value)
     with pytest.raises(ParameterError, match="whole number of days"):
         decay.aging_curve(drifting, model=logistic, step="0D")
     with pytest.raises(ParameterError, match="not a duration"):

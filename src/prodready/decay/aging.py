@@ -220,7 +220,9 @@ def aging_curve(
                     "value": value,
                 }
             )
-    by_origin = pd.DataFrame(records)
+    by_origin = pd.DataFrame(
+        records, columns=["origin", "period_start", "model_age_days", "value"]
+    ).astype({"value": "float64"})
     notes = list(hist.notes)
     skipped = len(keys) - bank.fitted
     if skipped:
@@ -228,19 +230,23 @@ def aging_curve(
             f"{skipped} of {len(keys)} training windows could not train a model (too few "
             "labelled rows or a single class) and were left out."
         )
-    if by_origin.empty or by_origin["value"].notna().sum() == 0:
-        raise ParameterError(
-            "no period of the history had labels enough to measure the metric",
-            where="serving log labels",
-            expected="periods with at least 10 positives and 10 negatives (binary) or 30 rows",
-            fix="use a longer step so each period holds more labelled rows",
-        )
     table = by_origin.pivot_table(
         index="origin", columns="model_age_days", values="value", dropna=False, aggfunc="first"
     )
     counts = table.notna().sum(axis=0)
     table = table.loc[:, counts >= MIN_ORIGINS]
     if table.shape[1] < 2:
+        measured = by_origin["value"].notna().mean() if len(by_origin) else 0.0
+        if measured < 0.5:  # most periods could not be measured: they hold too few labels
+            raise ParameterError(
+                "too few periods hold labels enough to measure the metric by model age",
+                where="step",
+                expected="periods with at least 10 positives and 10 negatives (binary) or 30 "
+                "labelled rows (regression)",
+                found=f"{measured:.0%} of the periods measurable with step {g.step.days} days",
+                fix=f"use a longer step, e.g. {4 * g.step.days}D, so each period holds more "
+                "labelled rows",
+            )
         raise ParameterError(
             "too few training origins to draw an aging curve",
             where="train_window / step",
