@@ -264,3 +264,21 @@ def test_audit_decay_prints_findings_and_policies_and_writes_json(tmp_path: Path
     short = runner.invoke(app, [*args[:4], "--train-window", "400D"])
     assert short.exit_code == 2
     assert "too short" in short.output
+
+
+def test_audit_review_compares_bands_or_replays_one(tmp_path: Path) -> None:
+    from prodready import review, samples
+
+    case = samples.load()
+    outcome = runner.invoke(app, ["audit", "review", "--capacity", "20", "--json", "-"])
+    assert outcome.exit_code == 0, outcome.output
+    expected = review.sweep(case, capacity_per_day=20, cost_per_review=5.0)
+    data = json.loads(outcome.stdout)
+    assert data["best"] == list(expected.best)
+    assert len(data["table"]) == len(expected.table)
+    shown = runner.invoke(app, ["audit", "review", "--band", "0.03", "0.09"])
+    assert shown.exit_code == 0, shown.output
+    one = review.simulate(case, band=(0.03, 0.09), capacity_per_day=20, cost_per_review=5.0)
+    assert one.summary()[0].text[:50] in " ".join(shown.stdout.split())
+    bad = runner.invoke(app, ["audit", "review", "--band", "0.5", "0.1"])
+    assert bad.exit_code == 2 and "band" in bad.output.lower()
