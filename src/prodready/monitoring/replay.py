@@ -1,0 +1,726 @@
+"""Monitors replayed day by day on the serving log: would we have noticed, and when?
+
+:func:`replay` computes the daily profiles of the serving log once
+(:mod:`prodready.monitoring.profiles`), takes every monitor's centre and spread from the
+reference period, evaluates each monitor's rule (:mod:`prodready.monitoring.rules`) on the days
+after it, and returns a :class:`MonitoringReplay`.
+
+The reference, by default, is the first :data:`REFERENCE_DAYS` (28) UTC days of the serving log:
+the served model in its first month of production, as it was seen online. The training data is
+not used: it was computed offline by another pipeline (the skew audit measures how far apart the
+two are), so limits taken from it would fire on the skew itself every day, not on a change.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prodready.case import Case
+from prodready.errors import DataError, ParameterError
+from prodready.monitoring.profiles import (
+    LABEL_WINDOW_DAYS,
+    Days,
+    FeatureReference,
+    daily_profiles,
+    day_numbers,
+    feature_series,
+)
+from prodready.monitoring.rules import FAMILIES, Monitor, cusum, ewma, threshold_rule
+from prodready.results import Finding, most_severe_first, to_json
+from prodready.stats.drift import NumericReference
+
+__all__ = [
+    "ALERT_COLUMNS",
+    "CONSTANT_ALERT",
+    "ERROR_RATE_ALERT",
+    "OUT_OF_RANGE_ALERT",
+    "PSI_ALERT",
+    "REFERENCE_DAYS",
+    "UNSEEN_ALERT",
+    "MonitoringReplay",
+    "default_monitors",
+    "replay",
+]
+
+REFERENCE_DAYS = 28
+"""Default reference: the first 28 UTC days of the serving log."""
+PSI_ALERT = 0.25
+"""Score PSI above which the model-output monitor fires (the usual "major shift" level)."""
+OUT_OF_RANGE_ALERT = 0.05
+"""Share of a day's values outside the reference's range above which a feature monitor fires
+(as the label-free estimate's trust check)."""
+UNSEEN_ALERT = 0.01
+"""Share of a day's values in categories the reference never saw above which it fires."""
+ERROR_RATE_ALERT = 0.01
+"""Share of a day's events without a usable score above which system health fires."""
+CONSTANT_ALERT = 0.5
+"""``constant[F]`` is 1 on a day whose values are all equal: the monitor fires above 0.5."""
+
+ALERT_COLUMNS = [
+    "monitor",
+    "family",
+    "target",
+    "first_fire",
+    "value",
+    "threshold",
+    "rule",
+    "series",
+    "observed",
+]
+TRACE_COLUMNS = ["day", "monitor", "observed", "statistic", "lower", "upper", "fired"]
+_FEATURE_SERIES = re.compile(r"(?P<stat>[a-z_]+)\[(?P<feature>.+)\]")
+_LABEL_SERIES = ("roc_auc_known", "mae_known", "value_per_1000_known", "value_per_1000_hindsight")
+_KPI_SERIES = (
+    "volume",
+    "error_rate",
+    "flag_rate",
+    "review_load",
+    "labels_known",
+    "labels_hindsight",
+    "value_per_1000_known",
+    "value_per_1000_hindsight",
+    "mean_score",
+    "score_psi",
+    "score_js",
+    "roc_auc_known",
+    "mae_known",
+    "estimated_roc_auc",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Default monitors
+
+
+def default_monitors(case: Case, *, reference: pd.DataFrame | tuple | None = None) -> list[Monitor]:
+    """One monitor per KPI, score shift, each feature's data-quality series, performance and
+    system health, with the documented defaults (docs/monitoring.md lists them).
+
+    ``reference`` is as for :func:`replay`; it sets the stuck-at-constant thresholds: a
+    ``stuck_share[F]`` monitor fires when the day's most frequent value covers more than
+    ``(m + 1) / 2`` of its values, ``m`` the highest daily share of any reference day (halfway
+    from the most "stuck" the feature ever was in the reference to fully stuck)."""
+    _check_case(case)
+    binary = case.task == "binary"
+    stuck = _reference_stuck_shares(case, reference)
+    m: list[Monitor] = []
+    if binary:
+        m.append(Monitor("flag_rate", "business", "flag_rate", "flag_rate", "ewma", "both"))
+        m.append(Monitor("review_load", "business", "review_load", "review_load", "ewma", "above"))
+    m.append(
+        Monitor(
+            "value_per_1000_known",
+            "business",
+            "value_per_1000_known",
+            "value_per_1000",
+            "ewma",
+            "below",
+        )
+    )
+    m.append(
+        Monitor("score_psi", "model_output", "score_psi", "score", "threshold", "above", PSI_ALERT)
+    )
+    m.append(Monitor("mean_score", "model_output", "mean_score", "score", "ewma", "both"))
+    for feature in case.features:
+        name = feature.name
+        if name not in case.serving.columns:
+            continue
+
+        def add(stat: str, rule: str, threshold: float | None = None, name: str = name) -> None:
+            series = f"{stat}[{name}]"
+            m.append(Monitor(series, "data_quality", series, name, rule, "above", threshold))
+
+        add("missing_rate", "ewma")
+        if feature.type == "numeric":
+            add("out_of_range", "threshold", OUT_OF_RANGE_ALERT)
+        else:
+            add("unseen_share", "threshold", UNSEEN_ALERT)
+        highest = stuck.get(name, math.nan)
+        if math.isfinite(highest) and highest < 1.0:
+            add("stuck_share", "threshold", (highest + 1.0) / 2.0)
+        if feature.type == "numeric":
+            add("constant", "threshold", CONSTANT_ALERT)
+    window = f"{LABEL_WINDOW_DAYS}d"
+    if binary:
+        m.append(
+            Monitor(
+                "roc_auc_known", "performance", "roc_auc_known", "roc_auc", "ewma", "below",
+                window=window,
+            )
+        )  # fmt: skip
+        m.append(
+            Monitor("estimated_roc_auc", "performance", "estimated_roc_auc", "roc_auc", "ewma",
+                    "below")
+        )  # fmt: skip
+    else:
+        m.append(
+            Monitor("mae_known", "performance", "mae_known", "mae", "ewma", "above", window=window)
+        )
+    m.append(Monitor("volume", "system_health", "volume", "volume", "ewma", "below"))
+    m.append(
+        Monitor(
+            "error_rate", "system_health", "error_rate", "error_rate", "threshold", "above",
+            ERROR_RATE_ALERT,
+        )
+    )  # fmt: skip
+    return m
+
+
+# --------------------------------------------------------------------------------------------
+# Result
+
+
+@dataclass(frozen=True)
+class MonitoringReplay:
+    """What :func:`replay` returns.
+
+    ``alerts``: one row per monitor that fired (columns :data:`ALERT_COLUMNS`): ``first_fire``
+    is the UTC day (its midnight) on whose end the rule first fired, ``value`` the rule's
+    statistic that day (the day's value, the EWMA ``z_t`` or the CUSUM sum), ``threshold`` the
+    limit it crossed, ``observed`` the day's raw value. ``daily``: every series, one row per UTC
+    day of the log (``in_reference`` marks the reference days). ``trace``: per monitored day and
+    monitor the observed value, statistic, limits and whether it fired. ``monitors``: the
+    monitors as replayed, with the ``center`` and ``sd`` taken from the reference (export these).
+    ``notes``: monitors skipped and why.
+    """
+
+    case_name: str
+    currency: str | None
+    reference: str
+    reference_start: pd.Timestamp | None
+    reference_end: pd.Timestamp | None
+    monitored_start: pd.Timestamp | None
+    monitored_end: pd.Timestamp | None
+    monitors: tuple[Monitor, ...]
+    alerts: pd.DataFrame = field(repr=False)
+    daily: pd.DataFrame = field(repr=False)
+    trace: pd.DataFrame = field(repr=False)
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The alerts (one row per monitor that fired)."""
+        return self.alerts
+
+    def fired(self, start=None, end=None) -> pd.DataFrame:
+        """First firing day of each monitor within ``[start, end)`` (UTC; None = open), one
+        row per monitor that fired there, earliest first: the question "which monitor caught
+        this incident first?". ``firing_before`` marks monitors that were already firing on
+        the day before ``start`` (an alert that began earlier, not a new one)."""
+        trace = self.trace[self.trace["fired"]]
+        before = set()
+        if start is not None:
+            day_before = _utc(start).normalize() - pd.Timedelta(days=1)
+            before = set(trace.loc[trace["day"] == day_before, "monitor"])
+            trace = trace[trace["day"] >= _utc(start)]
+        if end is not None:
+            trace = trace[trace["day"] < _utc(end)]
+        first = trace.groupby("monitor", sort=False).head(1)
+        families = {m.name: m.family for m in self.monitors}
+        targets = {m.name: m.target for m in self.monitors}
+        out = first.assign(
+            family=first["monitor"].map(families), target=first["monitor"].map(targets)
+        )
+        out = out.rename(columns={"day": "first_fire"})
+        out["firing_before"] = out["monitor"].isin(before)
+        columns = ["monitor", "family", "target", "first_fire", "observed", "statistic"]
+        return out[[*columns, "firing_before"]].sort_values(
+            ["first_fire", "monitor"], kind="stable", ignore_index=True
+        )
+
+    def summary(self) -> list[Finding]:
+        """Plain-language findings: whether system health saw anything while the model and
+        data monitors fired, the first alert of each family, and skipped monitors."""
+        return most_severe_first(_findings(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        daily = self.daily.reset_index()
+        return to_json(
+            {
+                "case": self.case_name,
+                "currency": self.currency,
+                "reference": self.reference,
+                "reference_start": self.reference_start,
+                "reference_end": self.reference_end,
+                "monitored_start": self.monitored_start,
+                "monitored_end": self.monitored_end,
+                "monitors": [m.to_dict() for m in self.monitors],
+                "alerts": self.alerts.to_dict(orient="records"),
+                "daily": daily.to_dict(orient="records"),
+                "notes": list(self.notes),
+                "summary": [f.to_dict() for f in self.summary()],
+            }
+        )
+
+
+def _findings(result: MonitoringReplay) -> list[Finding]:
+    alerts = result.alerts
+    findings: list[Finding] = []
+    by_family = {f: alerts[alerts["family"] == f] for f in FAMILIES}
+    watched = {m.family for m in result.monitors}
+    health = by_family["system_health"]
+    others = alerts[alerts["family"] != "system_health"]
+    if len(others) and health.empty and "system_health" in watched:
+        first = others.iloc[0]
+        findings.append(
+            Finding(
+                "high",
+                f"System health (volume, error rate) stayed green over the whole replay while "
+                f"{len(others)} model, data and business monitors fired, the first on "
+                f"{first['first_fire']:%Y-%m-%d} ({first['monitor']}): a silent failure that "
+                "only model monitoring shows.",
+            )
+        )
+    for family in FAMILIES:
+        rows = by_family[family]
+        if family not in watched:
+            continue
+        if rows.empty:
+            findings.append(Finding("info", f"No {family.replace('_', ' ')} monitor fired."))
+            continue
+        first = rows.iloc[0]
+        findings.append(
+            Finding(
+                "medium" if family != "system_health" else "high",
+                f"First {family.replace('_', ' ')} alert on {first['first_fire']:%Y-%m-%d}: "
+                f"{first['monitor']} ({first['rule']}, value {first['value']:.4g} against "
+                f"{first['threshold']:.4g}); {len(rows)} monitor(s) of this family fired.",
+            )
+        )
+    findings.extend(Finding("low", note) for note in result.notes)
+    return findings
+
+
+# --------------------------------------------------------------------------------------------
+# The replay
+
+
+def replay(
+    case: Case,
+    monitors: Sequence[Monitor] | None = None,
+    *,
+    reference: pd.DataFrame | tuple | None = None,
+) -> MonitoringReplay:
+    """Replay ``monitors`` (default: :func:`default_monitors`) day by day on the case's serving
+    log.
+
+    ``reference``: ``None`` = the first :data:`REFERENCE_DAYS` UTC days of the serving log (the
+    served model's first month in production; the days after it are monitored); a ``(start,
+    end)`` pair of times = the serving rows in ``[start, end)`` (naive times are UTC; the days
+    from ``end`` on are monitored); or a DataFrame with the case's timestamp and score columns
+    (and the label, for the label-free estimate), e.g. an earlier month's log (every day of the
+    log is monitored). Every centre, spread, feature range and known category is taken from it.
+
+    Raises :class:`~prodready.errors.DataError` for a monitor on a feature the case lacks or a
+    reference without rows, :class:`~prodready.errors.ParameterError` for an unknown series or a
+    bad argument.
+    """
+    _check_case(case)
+    if monitors is None:
+        monitors = default_monitors(case, reference=reference)
+    monitors = list(monitors)
+    _check_monitors(case, monitors)
+    cols = case.columns
+    serving = case.serving
+    if serving.empty:
+        raise DataError("the serving log has no rows", where=f"{case.name}, serving log")
+    days = Days.from_times(serving[cols.timestamp])
+    ref_frame, start, end, reference_from, monitored_from = _reference(case, reference, days)
+
+    notes: list[str] = []
+    features = [
+        FeatureReference.from_values(f.name, f.type, ref_frame[f.name])
+        for f in case.features
+        if f.name in serving.columns and f.name in ref_frame.columns
+    ]
+    score_ref = None
+    try:
+        score_ref = NumericReference.from_values(
+            pd.to_numeric(ref_frame[cols.prediction], errors="coerce"), method="binned"
+        )
+    except ParameterError:
+        notes.append(
+            "Score PSI and Jensen-Shannon are not computed: the reference has fewer than 2 scores."
+        )
+    profile_args = _profile_args(case, score_ref, features)
+    daily = daily_profiles(serving, days, **profile_args)
+    if isinstance(reference, pd.DataFrame):
+        ref_days = Days.from_times(ref_frame[cols.timestamp])
+        ref_daily = daily_profiles(ref_frame, ref_days, **profile_args)
+    else:
+        ref_days, ref_daily = None, None
+
+    if case.task == "binary":
+        estimated, note = _estimate(case, ref_frame, serving, days)
+        daily["estimated_roc_auc"] = estimated
+        if note:
+            notes.append(note)
+        if ref_daily is not None:
+            ref_daily["estimated_roc_auc"], _ = _estimate(case, ref_frame, ref_frame, ref_days)
+    positions = np.arange(days.n)
+    monitored = positions >= monitored_from
+    in_reference = (positions >= reference_from) & ~monitored
+    daily.insert(0, "in_reference", in_reference if ref_daily is None else False)
+    if ref_daily is None:
+        ref_daily = daily[daily["in_reference"]]
+    if not monitored.any():
+        raise DataError(
+            "the serving log ends within the reference period, so no day is left to monitor",
+            where=f"{case.name}, serving log",
+            expected=f"days after {end:%Y-%m-%d}" if end is not None else "days to monitor",
+            fix="pass a shorter reference period, e.g. reference=(start, end), or a reference "
+            "frame",
+        )
+
+    resolved, traces, alerts = [], [], []
+    watched = daily[monitored]
+    label_rows = int(daily["labels_hindsight"].sum())
+    for monitor in monitors:
+        values = watched[monitor.series].to_numpy(dtype="float64")
+        reference_values = ref_daily[monitor.series].to_numpy(dtype="float64")
+        present = reference_values[~np.isnan(reference_values)]
+        center, sd = monitor.center, monitor.sd
+        if monitor.rule != "threshold" and (center is None or sd is None):
+            if present.size < 2:
+                notes.append(_skip_note(monitor, present.size, label_rows, case))
+                continue
+            center = float(np.mean(present)) if center is None else center
+            sd = float(np.std(present, ddof=1)) if sd is None else sd
+        if monitor.rule == "threshold":
+            trace = threshold_rule(values, monitor.threshold, monitor.direction)
+        elif monitor.rule == "ewma":
+            trace = ewma(
+                values,
+                center,
+                sd,
+                smoothing=monitor.smoothing,
+                limit_sd=monitor.limit_sd,
+                direction=monitor.direction,
+            )
+        else:
+            trace = cusum(
+                values,
+                center,
+                sd,
+                allowance_sd=monitor.allowance_sd,
+                decision_sd=monitor.decision_sd,
+                direction=monitor.direction,
+            )
+        if monitor.rule != "threshold":
+            monitor = replace(monitor, center=center, sd=sd)
+        resolved.append(monitor)
+        if np.isnan(values).all():
+            reason = (
+                ": the serving log has no labels"
+                if monitor.series in _LABEL_SERIES and label_rows == 0
+                else ""
+            )
+            notes.append(
+                f"Monitor {monitor.name!r} had no value of {monitor.series} on any monitored "
+                f"day, so it could not fire{reason}."
+            )
+        traces.append(
+            pd.DataFrame(
+                {
+                    "day": watched.index,
+                    "monitor": monitor.name,
+                    "observed": values,
+                    "statistic": trace.statistic,
+                    "lower": trace.lower,
+                    "upper": trace.upper,
+                    "fired": trace.fired,
+                }
+            )
+        )
+        if trace.fired.any():
+            i = int(np.argmax(trace.fired))
+            stat = float(trace.statistic[i])
+            crossed = trace.upper[i] if stat > trace.upper[i] else trace.lower[i]
+            alerts.append(
+                {
+                    "monitor": monitor.name,
+                    "family": monitor.family,
+                    "target": monitor.target,
+                    "first_fire": watched.index[i],
+                    "value": stat,
+                    "threshold": float(crossed),
+                    "rule": monitor.rule,
+                    "series": monitor.series,
+                    "observed": float(values[i]),
+                }
+            )
+    alert_frame = pd.DataFrame.from_records(alerts, columns=ALERT_COLUMNS)
+    alert_frame["first_fire"] = pd.to_datetime(alert_frame["first_fire"], utc=True)
+    alert_frame = alert_frame.sort_values(["first_fire", "monitor"], ignore_index=True)
+    trace_frame = (
+        pd.concat(traces, ignore_index=True) if traces else pd.DataFrame(columns=TRACE_COLUMNS)
+    )
+    monitored_days = daily.index[monitored]
+    return MonitoringReplay(
+        case_name=case.name,
+        currency=case.business.currency if case.business is not None else None,
+        reference=_reference_text(reference),
+        reference_start=start,
+        reference_end=end,
+        monitored_start=monitored_days[0],
+        monitored_end=monitored_days[-1] + pd.Timedelta(days=1),
+        monitors=tuple(resolved),
+        alerts=alert_frame,
+        daily=daily,
+        trace=trace_frame,
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _utc(value) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
+def _check_case(case: object) -> None:
+    if not isinstance(case, Case):
+        raise ParameterError(
+            "monitoring needs a case",
+            where="case",
+            found=type(case).__name__,
+            fix="load one with prodready.load_case(PATH) or prodready.samples.load()",
+        )
+
+
+def _known_series(case: Case) -> list[str]:
+    names = list(_KPI_SERIES)
+    for f in case.features:
+        stats = ["missing_rate", "stuck_share"]
+        stats += ["out_of_range", "constant"] if f.type == "numeric" else ["unseen_share"]
+        names += [f"{s}[{f.name}]" for s in stats]
+    return names
+
+
+def _check_monitors(case: Case, monitors: list[Monitor]) -> None:
+    known = set(_known_series(case))
+    names: set[str] = set()
+    features = case.feature_names
+    for monitor in monitors:
+        if not isinstance(monitor, Monitor):
+            raise ParameterError(
+                "monitors must be Monitor objects",
+                where="monitors",
+                found=type(monitor).__name__,
+                fix="build them with prodready.monitoring.Monitor(...) or start from "
+                "default_monitors(case)",
+            )
+        if monitor.name in names:
+            raise ParameterError(
+                f"two monitors are called {monitor.name!r}",
+                where="monitors",
+                fix="give every monitor its own name",
+            )
+        names.add(monitor.name)
+        match = _FEATURE_SERIES.fullmatch(monitor.series)
+        if match and match["feature"] not in features:
+            raise DataError(
+                f"monitor {monitor.name!r} watches feature {match['feature']!r}, which the case "
+                "lacks",
+                where=f"monitor {monitor.name!r}, series {monitor.series!r}",
+                expected="a feature of the case: " + ", ".join(features),
+                found=repr(match["feature"]),
+                fix="correct the feature name, or add the feature to the case",
+            )
+        if monitor.series not in known:
+            if match:
+                kind = case.spec.feature(match["feature"]).type
+                stats = ["missing_rate", "stuck_share"] + (
+                    ["out_of_range", "constant"] if kind == "numeric" else ["unseen_share"]
+                )
+                expected = f"for a {kind} feature one of " + ", ".join(stats)
+            else:
+                expected = "one of " + ", ".join(_KPI_SERIES) + ", or STAT[FEATURE]"
+            raise ParameterError(
+                f"monitor {monitor.name!r} watches {monitor.series!r}, which is not a daily "
+                "series of this case (no such column)",
+                where=f"monitor {monitor.name!r}",
+                expected=expected,
+                found=repr(monitor.series),
+                fix="pick a series listed above (docs/monitoring.md defines each)",
+            )
+
+
+def _reference(case: Case, reference, days: Days):
+    """``(reference rows, start, end, first reference day position, first monitored day
+    position)``; positions count days from the log's first day."""
+    cols = case.columns
+    serving = case.serving
+    if reference is None:
+        end_day = days.first + REFERENCE_DAYS
+        rows = serving[days.index < REFERENCE_DAYS]
+        return rows, _day(days.first), _day(end_day), 0, REFERENCE_DAYS
+    if isinstance(reference, pd.DataFrame):
+        missing = [c for c in (cols.timestamp, cols.prediction) if c not in reference.columns]
+        if missing:
+            raise DataError(
+                "the reference frame lacks the case's " + " and ".join(repr(c) for c in missing),
+                where="reference frame",
+                expected=f"columns {cols.timestamp!r} and {cols.prediction!r} (and the "
+                "features; the label for the label-free estimate)",
+                found=f"columns {', '.join(map(str, list(reference.columns)[:12]))}",
+                fix="pass rows with the serving log's columns, e.g. an earlier month's log",
+            )
+        if reference.empty:
+            raise DataError("the reference frame has no rows", where="reference frame")
+        if not pd.api.types.is_datetime64_any_dtype(reference[cols.timestamp].dtype):
+            reference = reference.assign(
+                **{cols.timestamp: pd.to_datetime(reference[cols.timestamp], utc=True)}
+            )
+        return reference, None, None, 0, 0
+    if isinstance(reference, tuple | list) and len(reference) == 2:
+        try:
+            start, end = _utc(reference[0]), _utc(reference[1])
+        except (TypeError, ValueError) as err:
+            raise ParameterError(
+                "the reference period's start and end must be times",
+                where="reference",
+                found=repr(reference),
+                fix="pass e.g. reference=('2025-07-01', '2025-08-01')",
+            ) from err
+        if not start < end:
+            raise ParameterError(
+                "the reference period must end after it starts",
+                where="reference",
+                found=f"{start} to {end}",
+            )
+        times = serving[cols.timestamp]
+        inside = ((times >= start) & (times < end)).to_numpy()
+        if not inside.any():
+            raise DataError(
+                "no serving row falls in the reference period",
+                where="reference",
+                found=f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (UTC); the log spans "
+                f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}",
+                fix="pass a period inside the serving log",
+            )
+        end_day = int(day_numbers(pd.Series([end - pd.Timedelta(microseconds=1)]))[0]) + 1
+        start_day = int(day_numbers(pd.Series([start]))[0])
+        first = max(0, start_day - days.first)
+        return serving[inside], start, end, first, end_day - days.first
+    raise ParameterError(
+        "reference must be None, a (start, end) pair or a DataFrame",
+        where="reference",
+        found=type(reference).__name__,
+        fix="leave it out for the first 28 days of the serving log",
+    )
+
+
+def _reference_stuck_shares(case: Case, reference) -> dict[str, float]:
+    """Highest daily ``stuck_share`` of each feature over the reference days."""
+    if case.serving.empty:
+        return {}
+    days = Days.from_times(case.serving[case.columns.timestamp])
+    rows = _reference(case, reference, days)[0]
+    ref_days = Days.from_times(rows[case.columns.timestamp])
+    out = {}
+    for f in case.features:
+        if f.name in rows.columns and f.name in case.serving.columns:
+            ref = FeatureReference.from_values(f.name, f.type, rows[f.name])
+            shares = feature_series(ref_days, rows[f.name], ref)[f"stuck_share[{f.name}]"]
+            present = shares[~np.isnan(shares)]
+            out[f.name] = float(present.max()) if present.size else math.nan
+    return out
+
+
+def _reference_text(reference) -> str:
+    if reference is None:
+        return (
+            f"the first {REFERENCE_DAYS} days of the serving log (the served model in its first "
+            "month of production)"
+        )
+    if isinstance(reference, pd.DataFrame):
+        return f"a reference frame of {len(reference):,} rows"
+    return f"the serving log from {_utc(reference[0])} to {_utc(reference[1])} (UTC)"
+
+
+def _day(number: int) -> pd.Timestamp:
+    return pd.Timestamp(number * 86_400, unit="s", tz="UTC")
+
+
+def _profile_args(case: Case, score_ref, features) -> dict[str, Any]:
+    cols, business = case.columns, case.business
+    matrix = None
+    if business is not None and business.value is not None:
+        v = business.value
+        matrix = (v.true_positive, v.false_positive, v.false_negative, v.true_negative)
+    return {
+        "task": case.task,
+        "timestamp": cols.timestamp,
+        "score": cols.prediction,
+        "label": cols.label,
+        "label_time": cols.label_time,
+        "threshold": business.threshold if business is not None else 0.5,
+        "value_matrix": matrix,
+        "cost_per_unit_error": business.cost_per_unit_error if business is not None else None,
+        "score_reference": score_ref,
+        "features": features,
+    }
+
+
+def _estimate(case: Case, ref_frame: pd.DataFrame, analysis: pd.DataFrame, days: Days):
+    """Estimated ROC AUC per day (NaN where no estimate) and a note when it cannot run."""
+    from prodready.estimate import performance
+
+    cols = case.columns
+    out = np.full(days.n, np.nan)
+    if cols.label not in ref_frame.columns:
+        return out, "The label-free estimate is skipped: the reference has no label column."
+    labelled = ref_frame[ref_frame[cols.label].notna()]
+    if labelled.empty:
+        return out, (
+            "The label-free estimate is skipped: no reference row has a label, so there is "
+            "nothing to calibrate the scores on (pass a labelled reference frame)."
+        )
+    try:
+        table = performance(
+            labelled,
+            analysis,
+            score=cols.prediction,
+            label=cols.label,
+            threshold=case.business.threshold if case.business is not None else 0.5,
+            chunk="D",
+            timestamp=cols.timestamp,
+            features={},
+        )
+    except (DataError, ParameterError) as err:
+        return out, f"The label-free estimate is skipped: {err.problem}."
+    positions = day_numbers(table["chunk_start"]) - days.first
+    ok = (positions >= 0) & (positions < days.n)
+    out[positions[ok]] = table["estimated_roc_auc"].to_numpy(dtype="float64")[ok]
+    return out, None
+
+
+def _skip_note(monitor: Monitor, present: int, label_rows: int, case: Case) -> str:
+    head = (
+        f"Monitor {monitor.name!r} is skipped: the reference period has {present} day(s) with a "
+        f"value of {monitor.series} and a control chart needs at least 2"
+    )
+    if monitor.series in _LABEL_SERIES:
+        if label_rows == 0:
+            return head + ": the serving log has no labels."
+        return head + (
+            ": labels arrive too late (after the day's end, or more than "
+            f"{LABEL_WINDOW_DAYS} days after the events) for a live monitor to see them. "
+            "The label-free estimate covers the gap."
+            if monitor.series != "value_per_1000_known"
+            else ": labels arrive after the day's end, so a live monitor cannot value the "
+            "day's decisions; value_per_1000_hindsight shows them later."
+        )
+    if monitor.series == "estimated_roc_auc":
+        return head + ": the label-free estimate did not run (see the note above)."
+    return head + "."
