@@ -348,3 +348,48 @@ def test_load_monitors_errors(tmp_path):
     path.write_text("monitors: [\n")
     with pytest.raises(ParameterError, match="not valid YAML"):
         load_monitors(path)
+
+
+def test_detection_report_on_the_sample_incidents():
+    from prodready import metrics, monitoring
+
+    case = samples.load()
+    result = monitoring.replay(case)
+    problems = samples.known_problems()
+    report = monitoring.detection_report(result, case, problems)
+    table = report.table.set_index(["problem", "family"])
+    # the stuck feature: caught on its first day by data-quality and model-output monitors;
+    # system health never fires
+    assert table.loc[("silent_incident", "data_quality"), "days_to_detect"] == 0
+    assert table.loc[("silent_incident", "model_output"), "days_to_detect"] == 0
+    assert pd.isna(table.loc[("silent_incident", "system_health"), "detected"])
+    assert table.loc[("new_category", "data_quality"), "first_monitor"] == (
+        "unseen_share[merchant_category]"
+    )
+    # present from day one: part of the reference, listed as undetectable by monitors
+    assert {"leaky_feature", "unit_change", "window_mismatch"} <= set(report.undetectable)
+    # money lost while only system health watched: the whole incident against the reference's
+    # value per decision, recomputed here
+    s = case.serving
+    times, y, score = s["event_time"], s["is_fraud"].astype("Float64"), s["score"]
+    labelled = y.notna().to_numpy()
+    first = times.min().normalize()
+    ref = ((times < first + pd.Timedelta(days=28)).to_numpy()) & labelled
+    base = metrics.business_value(y[ref].astype(int), score[ref], case.business)
+    start, end = pd.Timestamp("2025-09-08", tz="UTC"), pd.Timestamp("2025-09-18", tz="UTC")
+    window = ((times >= start) & (times < end)).to_numpy() & labelled
+    got = metrics.business_value(y[window].astype(int), score[window], case.business)
+    expected = max(0.0, base.total / base.decisions * got.decisions - got.total)
+    assert table.loc[("silent_incident", "system_health"), "money_lost_before_detection"] == (
+        pytest.approx(expected)
+    )
+    # coverage: the days each monitor took, as the replay's own first fires say
+    fired = result.fired(start, end)
+    fresh = fired[~fired["firing_before"]].set_index("monitor")["first_fire"]
+    column = report.coverage["silent_incident"].dropna()
+    assert set(column.index) == set(fresh.index)
+    text = " ".join(f.text for f in report.summary())
+    assert "System health (volume, errors) never fired" in text
+    assert json.loads(json.dumps(report.to_dict()))["undetectable"] == list(report.undetectable)
+    with pytest.raises(ParameterError, match="lacks columns"):
+        monitoring.detection_report(result, case, problems.drop(columns=["start"]))

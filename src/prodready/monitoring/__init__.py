@@ -9,14 +9,17 @@ form. Definitions: :mod:`prodready.monitoring.profiles` (the daily series) and
 """
 
 from prodready.monitoring.export import export_monitors, load_monitors
+from prodready.monitoring.incidents import DetectionReport, detection_report
 from prodready.monitoring.replay import MonitoringReplay, default_monitors, replay
 from prodready.monitoring.rules import Monitor, cusum, ewma, threshold_rule
 
 __all__ = [
+    "DetectionReport",
     "Monitor",
     "MonitoringReplay",
     "cusum",
     "default_monitors",
+    "detection_report",
     "ewma",
     "export_monitors",
     "load_monitors",
