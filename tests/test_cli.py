@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import prodready
 from prodready import load_case
 from prodready.cli import app
-from prodready.resources import app_script
+from prodready.resources import app_script, sample_dir
 from prodready.samples import card_fraud
 
 runner = CliRunner()
@@ -282,3 +282,34 @@ def test_audit_review_compares_bands_or_replays_one(tmp_path: Path) -> None:
     assert one.summary()[0].text[:50] in " ".join(shown.stdout.split())
     bad = runner.invoke(app, ["audit", "review", "--band", "0.5", "0.1"])
     assert bad.exit_code == 2 and "band" in bad.output.lower()
+
+
+def test_audit_monitoring_replays_and_times_the_incidents(tmp_path: Path) -> None:
+    from prodready import monitoring, samples
+
+    outcome = runner.invoke(app, ["audit", "monitoring", "--json", "-"])
+    assert outcome.exit_code == 0, outcome.output
+    data = json.loads(outcome.stdout)
+    case = samples.load()
+    expected = monitoring.replay(case)
+    assert len(data["replay"]["alerts"]) == len(expected.alerts)
+    silent = [r for r in data["detection"]["table"] if r["problem"] == "silent_incident"]
+    assert {r["family"]: r["days_to_detect"] for r in silent}["data_quality"] == 0
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_text("problem,start,end\nstuck,2025-09-08,2025-09-18\n", encoding="utf-8")
+    own = runner.invoke(
+        app,
+        [
+            "audit",
+            "monitoring",
+            "--case",
+            str(sample_dir("card_fraud")),
+            "--incidents",
+            str(incidents),
+        ],
+    )
+    assert own.exit_code == 0, own.output
+    assert "stuck (from 2025-09-08): caught by" in " ".join(own.stdout.split())
+    incidents.write_text("problem,begin\nstuck,2025-09-08\n", encoding="utf-8")
+    bad = runner.invoke(app, ["audit", "monitoring", "--incidents", str(incidents)])
+    assert bad.exit_code == 2 and "lacks columns" in bad.output

@@ -362,6 +362,68 @@ def audit_decay(
     )
 
 
+@audit_app.command("monitoring")
+def audit_monitoring(
+    case: CaseOption = None,
+    incidents: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of known incidents (problem, start, end) to time their detection; the "
+            "bundled sample's own incidents are used when --case is not given.",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: JsonOption = None,
+) -> None:
+    """Silent-failure monitoring: business, model-output, data-quality, performance and
+    system-health monitors replayed day by day, and how fast each known incident was caught."""
+    from prodready import samples
+    from prodready.monitoring.audit import audit
+
+    def run(loaded, _say):
+        known = None
+        if incidents is not None:
+            known = _read_incidents(incidents)
+        elif case is None:
+            known = samples.known_problems()
+        return audit(loaded, known)
+
+    _run_audit(
+        case,
+        json_out,
+        run=run,
+        doing="replaying the monitors day by day",
+        show=_print_monitoring,
+        what="monitoring replay",
+    )
+
+
+def _read_incidents(path: Path) -> Any:
+    import pandas as pd
+
+    from prodready.data.readers import read_table
+
+    frame = read_table(path)
+    missing = [c for c in ("problem", "start", "end") if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            "the incidents file lacks columns",
+            where=f"{path}: {', '.join(missing)}",
+            expected="columns problem, start, end (dates; end may be empty)",
+            fix="add the columns, one row per incident",
+        )
+    for column in ("start", "end"):
+        try:
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(
+                f"the incidents file's {column} column holds values that are not dates",
+                where=f"{path}: {column}",
+                fix="write dates such as 2025-09-08",
+            ) from exc
+    return frame
+
+
 @audit_app.command("review")
 def audit_review(
     case: CaseOption = None,
@@ -572,6 +634,33 @@ def _print_decay(result: Any, case_name: str) -> None:
             str(row.retrains),
             f"{row.mean_metric:.3f}",
             *(format_money(v, policies.currency) for v in (row.value, row.cost, row.net)),
+        )
+    out_console.print(table)
+
+
+def _print_monitoring(result: Any, case_name: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    out_console.print(Text(f"Monitoring replay: {case_name}", style="bold"))
+    out_console.print()
+    _print_findings(result.summary())
+    alerts = result.replay.alerts
+    table = Table(
+        title="First alert of each monitor",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
+    for header in ("first fire", "family", "monitor", "value", "threshold"):
+        table.add_column(header, justify="right" if header in ("value", "threshold") else "left")
+    for row in alerts.itertuples(index=False):
+        table.add_row(
+            f"{row.first_fire:%Y-%m-%d}",
+            str(row.family),
+            Text(str(row.monitor)),
+            f"{row.value:.4g}",
+            f"{row.threshold:.4g}",
         )
     out_console.print(table)
 
