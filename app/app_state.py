@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from prodready import Case, decay, estimate, load_case, rollout, skew
+from prodready import Case, decay, estimate, load_case, review, rollout, skew
 from prodready.data.readers import read_table
 from prodready.errors import ParameterError, ProdreadyError
 from prodready.overview import CaseOverview, overview
@@ -577,6 +577,77 @@ def label_free_estimate(case: Case) -> estimate.PerformanceEstimate:
     """:func:`prodready.estimate.estimate_case` with its defaults, cached per case."""
     with st.spinner("Estimating ROC AUC and accuracy from calibrated scores…"):
         return _estimate(_case_key(case), case)
+
+
+# -- human review ------------------------------------------------------------------------------
+REVIEW_CAPACITY = 20  # the page's defaults: reviews a day, cost of one review, reviewer accuracy
+REVIEW_COST = 5.0
+REVIEW_ACCURACY = 0.95
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _review_sweep(
+    key: str, _case: Case, capacity: int, cost: float, accuracy: float, seed: int
+) -> review.ReviewSweep:
+    """One sweep of the default band widths per case and settings; results are frozen."""
+    return review.sweep(
+        _case,
+        capacity_per_day=capacity,
+        cost_per_review=cost,
+        reviewer_accuracy=accuracy,
+        seed=seed,
+    )
+
+
+def review_sweep(
+    case: Case, capacity: int, cost: float, accuracy: float, seed: int = SEED
+) -> review.ReviewSweep:
+    """:func:`prodready.review.sweep` around the case threshold with the default widths,
+    cached per case and settings."""
+    with st.spinner("Replaying review bands of every width on the serving log…"):
+        return _review_sweep(_case_key(case), case, int(capacity), float(cost), accuracy, seed)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _review_result(
+    key: str,
+    _case: Case,
+    band: tuple[float, float],
+    capacity: int,
+    cost: float,
+    accuracy: float,
+    seed: int,
+) -> review.ReviewResult:
+    """One replay per case, band and settings; results are frozen."""
+    return review.simulate(
+        _case,
+        band=band,
+        capacity_per_day=capacity,
+        cost_per_review=cost,
+        reviewer_accuracy=accuracy,
+        seed=seed,
+    )
+
+
+def review_result(
+    case: Case,
+    band: tuple[float, float],
+    capacity: int,
+    cost: float,
+    accuracy: float,
+    seed: int = SEED,
+) -> review.ReviewResult:
+    """:func:`prodready.review.simulate` of ``band``, cached per case, band and settings."""
+    with st.spinner("Replaying the review band on the serving log, day by day…"):
+        return _review_result(
+            _case_key(case),
+            case,
+            (float(band[0]), float(band[1])),
+            int(capacity),
+            float(cost),
+            accuracy,
+            seed,
+        )
 
 
 # -- uploads and the mapping form ------------------------------------------------------------

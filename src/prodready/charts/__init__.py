@@ -10,6 +10,7 @@ from prodready.charts.decay import (
     policy_timeline,
 )
 from prodready.charts.overview import feature_missingness, offline_vs_serving, volume_over_time
+from prodready.charts.review import review_net_value, review_queue
 from prodready.charts.rollout import (
     money_at_risk,
     monte_carlo_outcomes,
@@ -38,6 +39,8 @@ __all__ = [
     "policy_timeline",
     "production_gap",
     "psi_by_month",
+    "review_net_value",
+    "review_queue",
     "rollout_timeline",
     "skew_ranking",
     "volume_over_time",
