@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from prodready import Case, decay, estimate, load_case, review, rollout, skew
+from prodready import Case, decay, estimate, load_case, monitoring, review, rollout, samples, skew
 from prodready.data.readers import read_table
 from prodready.errors import ParameterError, ProdreadyError
 from prodready.overview import CaseOverview, overview
@@ -648,6 +648,46 @@ def review_result(
             accuracy,
             seed,
         )
+
+
+# -- monitoring ----------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _monitoring_replay(key: str, _case: Case) -> monitoring.MonitoringReplay:
+    """One replay of the default monitors per case; results are frozen."""
+    return monitoring.replay(_case)
+
+
+def monitoring_replay(case: Case) -> monitoring.MonitoringReplay:
+    """:func:`prodready.monitoring.replay` with the default monitors, cached per case."""
+    with st.spinner("Replaying the monitors on the serving log, day by day…"):
+        return _monitoring_replay(_case_key(case), case)
+
+
+@st.cache_resource(show_spinner=False)
+def _sample_names() -> dict[str, str]:
+    """{case name: sample name} of the bundled samples."""
+    return {samples.load(name).name: name for name in samples.available()}
+
+
+def sample_name(case: Case) -> str | None:
+    """The bundled sample this case is (matched by case name), else None."""
+    return _sample_names().get(case.name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _detection(
+    key: str, incidents_key: str, _case: Case, _incidents: pd.DataFrame
+) -> monitoring.DetectionReport:
+    """One detection report per case and incidents; results are frozen."""
+    return monitoring.detection_report(_monitoring_replay(key, _case), _case, _incidents)
+
+
+def detection(
+    case: Case, incidents: pd.DataFrame, incidents_key: str
+) -> monitoring.DetectionReport:
+    """:func:`prodready.monitoring.detection_report` of the cached replay, cached per case and
+    incidents (``incidents_key`` names them: a sample's name or an upload's hash)."""
+    return _detection(_case_key(case), incidents_key, case, incidents)
 
 
 # -- uploads and the mapping form ------------------------------------------------------------

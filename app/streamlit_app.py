@@ -33,6 +33,7 @@ PAGES = [
     ),
     st.Page("app_pages/skew.py", title="Skew audit", icon=":material/compare_arrows:"),
     st.Page("app_pages/rollout.py", title="Rollout simulator", icon=":material/alt_route:"),
+    st.Page("app_pages/monitoring.py", title="Monitoring", icon=":material/monitor_heart:"),
     st.Page("app_pages/decay.py", title="Decay & retraining", icon=":material/hourglass_bottom:"),
     st.Page("app_pages/review.py", title="Human review", icon=":material/person_search:"),
     st.Page("app_pages/overview.py", title="Overview", icon=":material/speed:"),

@@ -38,15 +38,18 @@ OVERVIEW = "00_case_overview"
 SKEW = "01_skew_audit"
 ROLLOUT = "02_rollout_replay"
 DECAY = "03_decay_retraining"
+MONITORING = "04_monitoring_review"
 NOTEBOOKS = [
     f"{OVERVIEW}.ipynb",
     f"{SKEW}.ipynb",
     f"{ROLLOUT}.ipynb",
     f"{DECAY}.ipynb",
+    f"{MONITORING}.ipynb",
 ]  # every report notebook, in order
 EXTRA_PARAMETERS = {  # beyond case_path, output_dir, seed
     f"{ROLLOUT}.ipynb": {"replays": "int"},
     f"{DECAY}.ipynb": {"train_window": "str", "step": "str", "retrain_cost": "float"},
+    f"{MONITORING}.ipynb": {"capacity_per_day": "int", "cost_per_review": "float"},
 }
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
@@ -120,6 +123,12 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
         "decay_aging.json",
         "decay_estimate.json",
         "decay_policies.json",
+        f"{MONITORING}.ipynb",
+        f"{MONITORING}.html",
+        f"{MONITORING}.executive.html",
+        "detection.json",
+        "monitoring.json",
+        "review.json",
     ]
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary files left
@@ -147,6 +156,25 @@ def test_json_artefact_equals_overview_computed_directly(report, sample_overview
     written = json.loads((result.out_dir / "case_overview.json").read_text(encoding="utf-8"))
     assert written == sample_overview
     assert written["numbers"]["training_rows"] > 0
+
+
+def test_monitoring_artefacts_equal_the_package_on_the_sample(report) -> None:
+    from prodready import monitoring, review
+
+    result, _ = report
+    case = prodready.samples.load()
+    replayed = monitoring.replay(case)
+    detection = monitoring.detection_report(
+        replayed, case, prodready.samples.known_problems("card_fraud")
+    )
+    sweep = review.sweep(case, capacity_per_day=20, cost_per_review=5.0, seed=0)
+    for name, expected in (
+        ("monitoring.json", replayed.to_dict()),
+        ("detection.json", detection.to_dict()),
+        ("review.json", sweep.to_dict()),
+    ):
+        written = json.loads((result.out_dir / name).read_text(encoding="utf-8"))
+        assert written == json.loads(json.dumps(expected)), name
 
 
 def test_html_embeds_plotly_and_the_figures_so_it_renders_offline(report) -> None:

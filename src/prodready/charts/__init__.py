@@ -9,6 +9,7 @@ from prodready.charts.decay import (
     policy_pareto,
     policy_timeline,
 )
+from prodready.charts.monitoring import monitor_panel, time_to_detect
 from prodready.charts.overview import feature_missingness, offline_vs_serving, volume_over_time
 from prodready.charts.review import review_net_value, review_queue
 from prodready.charts.rollout import (
@@ -32,6 +33,7 @@ __all__ = [
     "feature_missingness",
     "mismatch_scatter",
     "money_at_risk",
+    "monitor_panel",
     "monte_carlo_outcomes",
     "offline_vs_serving",
     "outcome_sentence",
@@ -43,5 +45,6 @@ __all__ = [
     "review_queue",
     "rollout_timeline",
     "skew_ranking",
+    "time_to_detect",
     "volume_over_time",
 ]
