@@ -90,11 +90,11 @@ def run(rows: int, repeat: int) -> str:
         "baseline replays monitors one at a time, each with its own pass over the raw rows, as "
         "separate monitoring jobs would.",
         "",
-        "Reading the memory figures: the replay's extra peak is 0 MiB because it fits in memory "
-        "the loader had already freed (the mark is reset after loading); the process as a whole "
-        "holds the loaded case, training and serving frames of 10M rows each, at 6.4 GB. The "
-        "replay work itself stays well inside 2 GB; a whole-process peak under 2 GB at this size "
-        "needs profiles computed out of core (DuckDB), which is the scale issue's work.",
+        "Reading the memory figures: an extra peak near 0 MiB means the replay fits in memory the "
+        "loader had already freed (the mark is reset after loading); the process as a whole "
+        f"holds the loaded case (training and serving frames) at {loaded / 1024:.1f} GiB. A "
+        "whole-process peak under 2 GB at this size needs profiles computed out of core "
+        "(DuckDB), which is the scale issue's work.",
     ]
     return "\n".join(lines)
 
