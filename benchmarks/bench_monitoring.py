@@ -24,23 +24,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _report import machine, measure, write_section
+from _report import loaded_case_setup, machine, measure, write_section
 
 from prodready import samples
 
-_SETUP = """
-import numpy as np, pandas as pd
-import prodready
-from prodready import monitoring
-case = prodready.load_case({case!r})
-import gc
-gc.collect()
-try:
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")  # reset the peak-memory mark: count only what comes after loading
-except OSError:
-    pass
-"""
+_IMPORTS = """from prodready import monitoring"""
 
 _ONE_AT_A_TIME = """
 monitors = monitoring.default_monitors(case)
@@ -53,7 +41,7 @@ SAMPLED = 5  # monitors timed one at a time; the time is scaled to all of them
 def run(rows: int, repeat: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         case_file = samples.write("card_fraud", Path(tmp), rows=rows, seed=0)
-        setup = _SETUP.format(case=str(case_file))
+        setup = loaded_case_setup(case_file, _IMPORTS)
         loaded = measure(setup, "pass", repeat=1)["peak_mib"]
         results = {
             "prodready replay: every default monitor, profiles shared": measure(

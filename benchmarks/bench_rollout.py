@@ -26,23 +26,12 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _report import machine, measure, write_section
+from _report import loaded_case_setup, machine, measure, write_section
 
 from prodready import samples
 
-_SETUP = """
-import numpy as np, pandas as pd
-import prodready
-from prodready.rollout import Trigger, arm_position, default_triggers, monte_carlo, simulate
-case = prodready.load_case({case!r})
-import gc
-gc.collect()
-try:
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")  # reset the peak-memory mark: count only what comes after loading
-except OSError:
-    pass
-"""
+_IMPORTS = """import numpy as np, pandas as pd
+from prodready.rollout import Trigger, arm_position, default_triggers, monte_carlo, simulate"""
 
 _PANDAS_LOOP = """
 cols = case.columns
@@ -81,7 +70,7 @@ monte_carlo(case, triggers=rules, n=500, seed=0)
 def run(rows: int, repeat: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         case_file = samples.write("card_fraud", Path(tmp), rows=rows, seed=0)
-        setup = _SETUP.format(case=str(case_file))
+        setup = loaded_case_setup(case_file, _IMPORTS)
         loaded = measure(setup, "pass", repeat=1)["peak_mib"]
         results = {
             "prodready monte_carlo, 500 replays": measure(
