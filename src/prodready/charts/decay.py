@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from prodready import metrics
 from prodready.charts.style import BAD, GOOD, NEUTRAL, SERVING, TRAINING, layout
-from prodready.decay.periods import CHANCE
+from prodready.decay.periods import CHANCE, short_label
 from prodready.results import format_money
 
 if TYPE_CHECKING:  # the results' types, for annotations only
@@ -45,11 +45,6 @@ RETRAIN_SYMBOL = "triangle-up"
 def _transparent(colour: str, alpha: float) -> str:
     red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red}, {green}, {blue}, {alpha})"
-
-
-def short_label(metric: str) -> str:
-    """A metric's name for running text: "MAE" rather than "Mean absolute error (MAE)"."""
-    return metric.upper() if metric in metrics.REGRESSION_METRICS else metrics.METRIC_LABELS[metric]
 
 
 def half_life_sentence(curve: AgingCurve) -> str:
