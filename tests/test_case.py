@@ -380,3 +380,48 @@ def test_whole_number_codes_read_as_floats_match_integer_codes() -> None:
         features={"code": "categorical"},
     )
     assert set(case.serving["code"].dropna()) == {"0", "1", "2"} == set(case.training["code"])
+
+
+# -- business.amount: the money column of the caught-amount KPI ---------------------------------
+
+
+def _with_amount(amount: str, **changes: object) -> dict:
+    spec = {**SPEC, **changes}
+    spec["business"] = {**SPEC["business"], "amount": amount}
+    return spec
+
+
+def test_amount_may_be_a_feature_or_a_column_of_its_own(tmp_path: Path) -> None:
+    assert load_case(write_case(tmp_path, spec=_with_amount("amount"))).business.amount == "amount"
+    training, serving = frames()
+    serving["paid"] = serving["amount"].astype(str)  # text digits are read as numbers
+    case = load_case(write_case(tmp_path, training, serving, spec=_with_amount("paid")))
+    assert case.serving["paid"].dtype == "float64"
+    assert case.serving["paid"].tolist() == pytest.approx(serving["amount"].tolist())
+
+
+@pytest.mark.parametrize(
+    ("amount", "changes", "says"),
+    [
+        ("shop", {}, "'shop' is a categorical feature; the amount must be numeric"),
+        ("score", {}, "'score' is the prediction column"),
+        ("amount", {"task": "regression", "business": None}, "for binary cases"),
+    ],
+)
+def test_bad_amount_is_refused_with_the_reason(
+    tmp_path: Path, amount: str, changes: dict, says: str
+) -> None:
+    spec = _with_amount(amount, **changes)
+    if changes.get("task") == "regression":
+        spec["business"] = {"cost_per_unit_error": 1.0, "amount": amount}
+    err = error_of(write_case(tmp_path, spec=spec))
+    assert isinstance(err, CaseFileError) and says in str(err)
+
+
+def test_amount_column_missing_or_not_numbers(tmp_path: Path) -> None:
+    err = error_of(write_case(tmp_path, spec=_with_amount("paid")))
+    assert isinstance(err, DataError) and "'paid'" in str(err) and "serving" in str(err)
+    training, serving = frames()
+    serving["paid"] = "12 EUR"
+    err = error_of(write_case(tmp_path, training, serving, spec=_with_amount("paid")))
+    assert "column 'paid'" in str(err) and "not numbers" in str(err)

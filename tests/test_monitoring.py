@@ -143,7 +143,7 @@ def test_daily_series_match_direct_computation(card, card_replay):
     assert daily["value_per_1000_known"].isna().all()
 
 
-def _quick_label_case(days=40, per_day=60, seed=1, gap=None, offsets=False):
+def _quick_label_case(days=40, per_day=60, seed=1, gap=None, offsets=False, amount=False):
     """A small binary case whose labels arrive 2 hours after the event."""
     rng = np.random.default_rng(seed)
     n = days * per_day
@@ -168,11 +168,18 @@ def _quick_label_case(days=40, per_day=60, seed=1, gap=None, offsets=False):
             "label_time": times + pd.Timedelta(hours=2),
         }
     )
+    business = {"value": {"true_positive": 10, "false_positive": -2, "false_negative": -5,
+                          "true_negative": 0}, "threshold": 0.5}  # fmt: skip
+    if amount:
+        serving["amount"] = np.round(rng.lognormal(3, 1, size=n), 2)
+        serving.loc[serving.index[::50], "amount"] = np.nan  # a missing amount counts as 0
+        business["amount"] = "amount"
     if offsets:
         zones = [timezone(timedelta(hours=5)), timezone(timedelta(hours=-7))]
         local = [ts.tz_convert(zones[i % 2]).isoformat() for i, ts in enumerate(times)]
         serving["t"] = local
-    training = serving.drop(columns=["score", "label_time"]).iloc[:200].copy()
+    training = serving.drop(columns=["score", "label_time", "amount"], errors="ignore")
+    training = training.iloc[:200].copy()
     training["t"] = pd.Timestamp("2024-12-01", tz="UTC")
     return Case.from_frames(
         training,
@@ -183,9 +190,8 @@ def _quick_label_case(days=40, per_day=60, seed=1, gap=None, offsets=False):
         timestamp="t",
         label_time="label_time",
         features={"x": "numeric", "color": "categorical"},
-        business={"value": {"true_positive": 10, "false_positive": -2, "false_negative": -5,
-                            "true_negative": 0}, "threshold": 0.5},
-    )  # fmt: skip
+        business=business,
+    )
 
 
 def test_performance_on_known_labels_matches_metric():
@@ -210,6 +216,41 @@ def test_performance_on_known_labels_matches_metric():
     names = {m.name for m in result.monitors}
     assert {"roc_auc_known", "value_per_1000_known", "estimated_roc_auc"} <= names
     assert daily["estimated_roc_auc"].iloc[28:].notna().all()
+
+
+def test_amount_series_match_direct_computation():
+    case = _quick_label_case(amount=True)
+    result = replay(case)
+    daily = result.daily
+    for d in [3, 20, 39]:
+        day = daily.index[d]
+        rows = _day_rows(case, day)
+        money = rows["amount"].fillna(0)
+        flagged = rows["score"] >= 0.5
+        assert daily["flagged_amount"].iloc[d] == pytest.approx(money[flagged].sum())
+        assert daily["flagged_amount_share"].iloc[d] == pytest.approx(
+            money[flagged].sum() / money.sum()
+        )
+        known = rows["label_time"] < day + pd.Timedelta(days=1)
+        for when, seen in (("known", known), ("hindsight", rows["y"].notna())):
+            positive = seen & (rows["y"] == 1)
+            caught = money[positive & flagged].sum()
+            assert daily[f"caught_amount_{when}"].iloc[d] == pytest.approx(caught)
+            assert daily[f"caught_amount_share_{when}"].iloc[d] == pytest.approx(
+                caught / money[positive].sum()
+            )
+    monitors = {m.name: m for m in result.monitors}
+    assert monitors["caught_amount_share_known"].direction == "below"
+    assert monitors["flagged_amount_share"].family == "business"
+    assert daily["caught_amount_share_known"].iloc[28:].notna().all()
+
+
+def test_amount_monitor_needs_an_amount_column():
+    case = _quick_label_case()
+    assert "flagged_amount" not in replay(case).daily.columns
+    with pytest.raises(ParameterError, match="needs the amount") as err:
+        replay(case, [Monitor("caught", "business", "caught_amount_share_known", "caught")])
+    assert "business: {amount: COLUMN}" in str(err.value)
 
 
 # -- the card_fraud incidents --------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_panel_draws_the_trace_limits_alerts_and_incident_spans(replayed, incide
     assert end == pd.Timestamp("2026-01-01", tz="UTC")
     assert _title(fig) == panel_sentence(replayed)
     assert _title(fig) == (
-        "System health stayed green while 9 model, data and business monitors fired, the first "
+        "System health stayed green while 10 model, data and business monitors fired, the first "
         "on 27 Aug 2025"
     )
 

@@ -111,6 +111,11 @@ class Business(_Strict):
         None, ge=0, description="regression: money lost per unit of absolute error"
     )
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the model acts")
+    amount: str | None = Field(
+        None,
+        description="binary: the serving column with each event's money at stake (e.g. the "
+        "transaction amount), for the caught-amount KPI; it may also be a numeric feature",
+    )
 
 
 class CaseSpec(_Strict):
@@ -165,7 +170,29 @@ class CaseSpec(_Strict):
                     "business.value is for binary cases; a regression case uses "
                     "business.cost_per_unit_error"
                 )
+            self._check_amount(self.business.amount, roles)
         return self
+
+    def _check_amount(self, amount: str | None, roles: dict[str, str]) -> None:
+        if amount is None:
+            return
+        if self.task != "binary":
+            raise ValueError(
+                "business.amount is for binary cases (the amount the flagged events caught); "
+                "remove it from this regression case"
+            )
+        for role, column in roles.items():
+            if column == amount:
+                raise ValueError(
+                    f"business.amount {amount!r} is the {role} column; name the column that "
+                    "holds each event's money at stake"
+                )
+        for feature in self.features:
+            if feature.name == amount and feature.type != "numeric":
+                raise ValueError(
+                    f"business.amount {amount!r} is a {feature.type} feature; the amount must "
+                    "be numeric"
+                )
 
     @property
     def feature_names(self) -> list[str]:

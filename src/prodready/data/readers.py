@@ -58,7 +58,9 @@ def read_table(source: str | Path | BinaryIO | bytes, *, name: str | None = None
                 expected="a .csv or .parquet file",
                 fix="point the case at the file inside the folder",
             )
-        data = path.read_bytes()
+        # Parquet is read from the file itself (no copy of its bytes in memory); CSV needs the
+        # bytes for the encoding check.
+        data: bytes | Path = path if table_format(name) == "parquet" else path.read_bytes()
     else:
         if name is None:
             raise DataError(
@@ -67,7 +69,7 @@ def read_table(source: str | Path | BinaryIO | bytes, *, name: str | None = None
             )
         data = source if isinstance(source, bytes) else source.read()
     kind = table_format(name)
-    if not data:
+    if not (data.stat().st_size if isinstance(data, Path) else data):
         raise DataError(
             "the file is empty (0 bytes)",
             where=name,
@@ -119,9 +121,9 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         ) from None
 
 
-def _read_parquet(data: bytes, name: str) -> pd.DataFrame:
+def _read_parquet(data: bytes | Path, name: str) -> pd.DataFrame:
     try:
-        return pd.read_parquet(io.BytesIO(data))
+        return pd.read_parquet(data if isinstance(data, Path) else io.BytesIO(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(
             "the file is not a readable Parquet file (corrupt, cut off, or another format)",

@@ -73,7 +73,7 @@ def prepare(frame: pd.DataFrame, spec: CaseSpec, *, role: Role, source: str) -> 
     where = _Where(source, frame)
     _require_columns(frame, spec, role, where)
     cols = spec.columns
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     out[cols.timestamp] = _timestamps(out[cols.timestamp], cols.timestamp, where, required=True)
     if cols.label_time and cols.label_time in out:
         out[cols.label_time] = _timestamps(
@@ -88,6 +88,11 @@ def prepare(frame: pd.DataFrame, spec: CaseSpec, *, role: Role, source: str) -> 
     for feature in spec.features:
         if feature.name in out:
             out[feature.name] = _feature(out[feature.name], feature, where)
+    amount = spec.business.amount if spec.business is not None else None
+    if amount and amount in out and amount not in spec.feature_names:
+        out[amount] = _numbers(out[amount], amount, where, what="an amount of money")
+    if out[cols.timestamp].is_monotonic_increasing:  # logs usually are: skip a copy
+        return out.reset_index(drop=True)
     return out.sort_values(cols.timestamp, kind="stable").reset_index(drop=True)
 
 
@@ -99,6 +104,8 @@ def required_columns(spec: CaseSpec, role: Role) -> list[str]:
         names += [cols.prediction]
         names += [c for c in (cols.challenger, cols.label_time) if c]
         names += [f.name for f in spec.features if f.available_at_prediction]
+        if spec.business is not None and spec.business.amount:
+            names.append(spec.business.amount)
     else:
         names += [f.name for f in spec.features]
     if cols.id:

@@ -22,6 +22,13 @@ Series (columns of the daily frame; ``F`` a feature name)
   over every label in the log, known only later (for comparison, not for a live monitor).
   Money as :func:`prodready.metrics.business_value`: binary ``TP v_tp + FP v_fp + FN v_fn + TN
   v_tn`` over ``score >= threshold``; regression ``-cost_per_unit_error * sum |y - prediction|``.
+* With ``business.amount`` naming a money column (binary cases; a missing amount counts as 0):
+  ``flagged_amount``, the amount of the day's flagged events, and ``flagged_amount_share``, that
+  over the day's whole amount (both label-free); ``caught_amount_known``, the amount of flagged
+  events that turned out positive among labels arrived by the day's end, and
+  ``caught_amount_share_known``, that over the amount of every known positive (the share of the
+  fraud money the model caught; NaN without a known positive amount); ``caught_amount_hindsight``
+  and ``caught_amount_share_hindsight``, the same over every label in the log.
 * ``mean_score``: mean served score; ``score_psi`` and ``score_js``: PSI and Jensen-Shannon
   distance of the day's scores against the reference's, on the reference's deciles, exactly as
   :func:`prodready.stats.drift.numeric_shift` (natural-log PSI with empty shares raised to 1e-4;
@@ -228,6 +235,7 @@ def daily_profiles(
     cost_per_unit_error: float | None,
     score_reference: NumericReference | None,
     features: list[FeatureReference],
+    amount: str | None = None,
 ) -> pd.DataFrame:
     """The daily frame of ``frame`` (module docstring), one row per day of ``days``.
 
@@ -279,6 +287,18 @@ def daily_profiles(
     else:
         daily["value_per_1000_known"] = np.full(days.n, np.nan)
         daily["value_per_1000_hindsight"] = np.full(days.n, np.nan)
+    if task == "binary" and amount is not None and amount in frame.columns:
+        money = np.nan_to_num(frame[amount].to_numpy("float64", na_value=np.nan), nan=0.0)
+        flagged = scores >= threshold
+        daily["flagged_amount"] = days.count(np.where(flagged, money, 0.0))
+        daily["flagged_amount_share"] = _divide(daily["flagged_amount"], days.count(money))
+        for when, seen in (("known", known), ("hindsight", labelled)):
+            positive = seen & (y == 1)
+            caught = days.count(np.where(flagged & positive, money, 0.0))
+            daily[f"caught_amount_{when}"] = caught
+            daily[f"caught_amount_share_{when}"] = _divide(
+                caught, days.count(np.where(positive, money, 0.0))
+            )
     metric_name = "roc_auc_known" if task == "binary" else "mae_known"
     daily[metric_name] = _known_metric(days, task, y, scores, known_day)
 

@@ -76,7 +76,24 @@ ALERT_COLUMNS = [
 ]
 TRACE_COLUMNS = ["day", "monitor", "observed", "statistic", "lower", "upper", "fired"]
 _FEATURE_SERIES = re.compile(r"(?P<stat>[a-z_]+)\[(?P<feature>.+)\]")
-_LABEL_SERIES = ("roc_auc_known", "mae_known", "value_per_1000_known", "value_per_1000_hindsight")
+_AMOUNT_SERIES = (
+    "flagged_amount",
+    "flagged_amount_share",
+    "caught_amount_known",
+    "caught_amount_share_known",
+    "caught_amount_hindsight",
+    "caught_amount_share_hindsight",
+)
+_LABEL_SERIES = (
+    "roc_auc_known",
+    "mae_known",
+    "value_per_1000_known",
+    "value_per_1000_hindsight",
+    "caught_amount_known",
+    "caught_amount_share_known",
+    "caught_amount_hindsight",
+    "caught_amount_share_hindsight",
+)
 _KPI_SERIES = (
     "volume",
     "error_rate",
@@ -124,6 +141,27 @@ def default_monitors(case: Case, *, reference: pd.DataFrame | tuple | None = Non
             "below",
         )
     )
+    if binary and _amount_column(case) is not None:
+        m.append(
+            Monitor(
+                "flagged_amount_share",
+                "business",
+                "flagged_amount_share",
+                "flagged_amount",
+                "ewma",
+                "both",
+            )
+        )
+        m.append(
+            Monitor(
+                "caught_amount_share_known",
+                "business",
+                "caught_amount_share_known",
+                "caught_amount",
+                "ewma",
+                "below",
+            )
+        )
     m.append(
         Monitor("score_psi", "model_output", "score_psi", "score", "threshold", "above", PSI_ALERT)
     )
@@ -497,8 +535,15 @@ def _check_case(case: object) -> None:
         )
 
 
+def _amount_column(case: Case) -> str | None:
+    amount = case.business.amount if case.business is not None else None
+    return amount if amount in case.serving.columns else None
+
+
 def _known_series(case: Case) -> list[str]:
     names = list(_KPI_SERIES)
+    if case.task == "binary" and _amount_column(case) is not None:
+        names += _AMOUNT_SERIES
     for f in case.features:
         stats = ["missing_rate", "stuck_share"]
         stats += ["out_of_range", "constant"] if f.type == "numeric" else ["unseen_share"]
@@ -543,6 +588,17 @@ def _check_monitors(case: Case, monitors: list[Monitor]) -> None:
                     ["out_of_range", "constant"] if kind == "numeric" else ["unseen_share"]
                 )
                 expected = f"for a {kind} feature one of " + ", ".join(stats)
+            elif monitor.series in _AMOUNT_SERIES:
+                raise ParameterError(
+                    f"monitor {monitor.name!r} watches {monitor.series!r}, which needs the "
+                    "amount of each event",
+                    where=f"monitor {monitor.name!r}",
+                    found="no business.amount in the case"
+                    if case.task == "binary"
+                    else "a regression case (caught amount is for binary cases)",
+                    fix="name the money column in the case file (business: {amount: COLUMN}) "
+                    "or drop the monitor",
+                )
             else:
                 expected = "one of " + ", ".join(_KPI_SERIES) + ", or STAT[FEATURE]"
             raise ParameterError(
@@ -669,6 +725,7 @@ def _profile_args(case: Case, score_ref, features) -> dict[str, Any]:
         "cost_per_unit_error": business.cost_per_unit_error if business is not None else None,
         "score_reference": score_ref,
         "features": features,
+        "amount": _amount_column(case),
     }
 
 
@@ -717,7 +774,7 @@ def _skip_note(monitor: Monitor, present: int, label_rows: int, case: Case) -> s
             ": labels arrive too late (after the day's end, or more than "
             f"{LABEL_WINDOW_DAYS} days after the events) for a live monitor to see them. "
             "The label-free estimate covers the gap."
-            if monitor.series != "value_per_1000_known"
+            if monitor.series not in ("value_per_1000_known", *_AMOUNT_SERIES)
             else ": labels arrive after the day's end, so a live monitor cannot value the "
             "day's decisions; value_per_1000_hindsight shows them later."
         )

@@ -590,4 +590,5 @@ business:
   currency: USD
   value: {{true_positive: 120, false_positive: -15, false_negative: -250, true_negative: 0}}
   threshold: {BUSINESS_THRESHOLD}  # the champion's alert threshold, chosen on offline scores
+  amount: amount  # each transaction's money: the caught-amount KPI
 """
