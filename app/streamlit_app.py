@@ -37,6 +37,8 @@ PAGES = [
     st.Page("app_pages/decay.py", title="Decay & retraining", icon=":material/hourglass_bottom:"),
     st.Page("app_pages/review.py", title="Human review", icon=":material/person_search:"),
     st.Page("app_pages/overview.py", title="Overview", icon=":material/speed:"),
+    st.Page("app_pages/workshop.py", title="Readiness workshop", icon=":material/groups:"),
+    st.Page("app_pages/executive.py", title="Executive dashboard", icon=":material/insights:"),
 ]
 
 page = st.navigation(PAGES)

@@ -39,17 +39,26 @@ SKEW = "01_skew_audit"
 ROLLOUT = "02_rollout_replay"
 DECAY = "03_decay_retraining"
 MONITORING = "04_monitoring_review"
+READINESS = "05_executive_summary"
 NOTEBOOKS = [
     f"{OVERVIEW}.ipynb",
     f"{SKEW}.ipynb",
     f"{ROLLOUT}.ipynb",
     f"{DECAY}.ipynb",
     f"{MONITORING}.ipynb",
+    f"{READINESS}.ipynb",
 ]  # every report notebook, in order
 EXTRA_PARAMETERS = {  # beyond case_path, output_dir, seed
     f"{ROLLOUT}.ipynb": {"replays": "int"},
     f"{DECAY}.ipynb": {"train_window": "str", "step": "str", "retrain_cost": "float"},
     f"{MONITORING}.ipynb": {"capacity_per_day": "int", "cost_per_review": "float"},
+    f"{READINESS}.ipynb": {
+        "answers_path": "str",
+        "db_url": "str",
+        "workshop": "str",
+        "team": "str",
+        "include_decay": "bool",
+    },
 }
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
@@ -129,6 +138,10 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
         "detection.json",
         "monitoring.json",
         "review.json",
+        f"{READINESS}.ipynb",
+        f"{READINESS}.html",
+        f"{READINESS}.executive.html",
+        "readiness.json",
     ]
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary files left
@@ -175,6 +188,22 @@ def test_monitoring_artefacts_equal_the_package_on_the_sample(report) -> None:
     ):
         written = json.loads((result.out_dir / name).read_text(encoding="utf-8"))
         assert written == json.loads(json.dumps(expected)), name
+
+
+def test_readiness_artefact_equals_the_package_on_the_sample(report) -> None:
+    from prodready import readiness
+
+    result, _ = report
+    expected = readiness.assess(
+        prodready.samples.load(),
+        incidents=prodready.samples.known_problems("card_fraud"),
+    ).to_dict()
+    written = json.loads((result.out_dir / "readiness.json").read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(expected))
+    assert written["answers_from"].startswith("the answers the audits propose")
+    assert written["roadmap"]["items"]  # the sample has gaps: the roadmap is not empty
+    executive = (result.out_dir / f"{READINESS}.executive.html").read_text(encoding="utf-8")
+    assert CODE_COMMENT not in executive and "ML Test Score" in executive
 
 
 def test_html_embeds_plotly_and_the_figures_so_it_renders_offline(report) -> None:

@@ -473,6 +473,65 @@ def audit_review(
     )
 
 
+@audit_app.command("readiness")
+def audit_readiness(
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            help="The team's answers: YAML or JSON {question_id: 0|0.5|1}, or CSV id,score. "
+            "Without it, the answers the case's audits propose are scored (and said so).",
+            show_default=False,
+        ),
+    ] = None,
+    case: CaseOption = None,
+    audits: Annotated[
+        bool,
+        typer.Option(
+            "--audits/--no-audits",
+            help="Run the case's audits for evidence, risks and the roadmap (about half a "
+            "minute on the sample); --no-audits scores the answers alone.",
+        ),
+    ] = True,
+    decay: Annotated[
+        bool, typer.Option("--decay", help="Also run the decay audit (minutes).")
+    ] = False,
+    json_out: JsonOption = None,
+) -> None:
+    """Readiness: the ML Test Score and organisation questions scored, the biggest risks in
+    money and the month-by-month roadmap."""
+    from prodready import readiness, samples
+
+    def run(loaded, say):
+        given = readiness.read_answers(answers) if answers is not None else None
+        if not audits:
+            if given is None:
+                raise ParameterError(
+                    "--no-audits needs --answers: without audits there is nothing to score",
+                    fix="pass --answers FILE, or drop --no-audits",
+                )
+            return readiness.assess(None, given, answers_from=f"the answers in {answers}")
+        include = tuple(n for n in readiness.AUDIT_NAMES if n != "decay" or decay)
+        return readiness.assess(
+            loaded,
+            given,
+            include=include,
+            incidents=samples.known_problems() if case is None else None,
+            answers_from=f"the answers in {answers}" if answers is not None else None,
+            progress=lambda name, done, total: say(
+                f"running the {name} audit ({done + 1} of {total})" if name else "scoring"
+            ),
+        )
+
+    _run_audit(
+        case,
+        json_out,
+        run=run,
+        doing="running the audits for evidence",
+        show=_print_readiness,
+        what="readiness report",
+    )
+
+
 def _run_audit(
     case: Path | None,
     json_out: str | None,
@@ -665,6 +724,36 @@ def _print_monitoring(result: Any, case_name: str) -> None:
     out_console.print(table)
 
 
+def _print_readiness(result: Any, case_name: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from prodready.results import format_money
+
+    out_console.print(Text(f"Readiness: {case_name}", style="bold"))
+    out_console.print()
+    _print_findings(result.summary())
+    sections = Table(
+        title="Sections", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD
+    )
+    for header in ("section", "score", "of"):
+        sections.add_column(header, justify="left" if header == "section" else "right")
+    card = result.scorecard
+    for name, value in card.sections.items():
+        sections.add_row(name, f"{value:g}", f"{card.maximum[name]:g}")
+    out_console.print(sections)
+    items = Table(title="Roadmap", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD)
+    for header in ("months", "phase", "item", "owner", "effort", "money"):
+        items.add_column(header, justify="right" if header == "money" else "left")
+    for row in result.roadmap.to_frame().itertuples(index=False):
+        months = f"{row.month_start}" + (
+            f"-{row.month_end}" if row.month_end != row.month_start else ""
+        )
+        money = "" if row.money != row.money else format_money(row.money, row.currency)
+        items.add_row(months, row.phase, Text(str(row.title)), row.owner, row.effort, money)
+    out_console.print(items)
+
+
 def _print_review(result: Any, case_name: str) -> None:
     from rich import box
     from rich.table import Table
@@ -726,6 +815,65 @@ def _print_rollout(result: Any, case_name: str) -> None:
             *(Text(v) for v in (f"{row.date:%Y-%m-%d}", row.stage, row.action, row.reason))
         )
     console.print(table)
+
+
+store_app = typer.Typer(
+    help="Move a readiness workshop between databases: export it as JSON, import it again.",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="Database URL (sqlite:///file.db or postgresql+psycopg://user@host/db); default "
+        "$PRODREADY_DB_URL, else ~/.prodready/prodready.db.",
+        show_default=False,
+    ),
+]
+
+
+@store_app.command("export")
+def store_export(
+    workshop: Annotated[str, typer.Option(help="Name of the workshop to export.")],
+    out: Annotated[Path, typer.Option(help="JSON file to write (atomically).")],
+    db: DbOption = None,
+) -> None:
+    """Write a workshop (teams, assessments, every answer with its history) as JSON."""
+    from prodready import store
+
+    with _friendly_errors():
+        target = _json_target(out)
+        with store.open(db) as opened:
+            data = opened.export_workshop(workshop)
+        _write_json(data, target)
+    teams = data["teams"]
+    assessments = sum(len(team["assessments"]) for team in teams)
+    out_console.print(
+        f"Wrote workshop {workshop!r} ({len(teams)} teams, {assessments} assessments) to {target}"
+    )
+
+
+@store_app.command("import")
+def store_import(
+    file: Annotated[Path, typer.Argument(help="A JSON file written by `prodready store export`.")],
+    db: DbOption = None,
+    rename: Annotated[
+        str | None,
+        typer.Option(help="Import under this name (when the name is taken).", show_default=False),
+    ] = None,
+) -> None:
+    """Read an exported workshop into the database (checked first; all or nothing)."""
+    from prodready import store
+
+    with _friendly_errors():
+        data = store.read_workshop_file(file)
+        with store.open(db) as opened:
+            name = opened.import_workshop(data, rename=rename)
+            teams = opened.teams(name)
+    out_console.print(f"Imported workshop {name!r} ({len(teams)} teams) into the store")
 
 
 def main() -> None:

@@ -64,3 +64,7 @@ class DataError(ProdreadyError):
 
 class ParameterError(ProdreadyError):
     """A function or command was called with an argument it cannot use."""
+
+
+class StoreError(ProdreadyError):
+    """The assessment store (database) cannot be opened, read or written as asked."""

@@ -11,6 +11,12 @@ from prodready.charts.decay import (
 )
 from prodready.charts.monitoring import monitor_panel, time_to_detect
 from prodready.charts.overview import feature_missingness, offline_vs_serving, volume_over_time
+from prodready.charts.readiness import (
+    roadmap_gantt,
+    score_trend,
+    section_radar,
+    team_comparison,
+)
 from prodready.charts.review import review_net_value, review_queue
 from prodready.charts.rollout import (
     money_at_risk,
@@ -43,8 +49,12 @@ __all__ = [
     "psi_by_month",
     "review_net_value",
     "review_queue",
+    "roadmap_gantt",
     "rollout_timeline",
+    "score_trend",
+    "section_radar",
     "skew_ranking",
+    "team_comparison",
     "time_to_detect",
     "volume_over_time",
 ]

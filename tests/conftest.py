@@ -1,0 +1,143 @@
+"""Shared fixtures: a real, throw-away PostgreSQL server for the store tests.
+
+``postgres_url`` (session): ``$PRODREADY_TEST_PG_URL`` when set; otherwise Debian's server
+binaries (installed by scripts/test) run ``initdb`` in a temporary folder and ``pg_ctl`` starts
+the server on a free loopback port, with its socket in that folder; it is stopped and removed at
+the end. ``store_url`` (and ``new_store_url`` for more) gives each test a fresh database: a
+SQLite file, or a new PostgreSQL database on that server (every store test runs on both).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ENV = "PRODREADY_TEST_PG_URL"
+PG_USER = "postgres"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail(
+            "The PostgreSQL server binaries are missing (no /usr/lib/postgresql/*/bin/initdb). "
+            "Run scripts/test, which installs Debian's postgresql, or set "
+            f"{PG_ENV} to a server URL such as postgresql+psycopg://postgres@127.0.0.1:5432/postgres.",
+            pytrace=False,
+        )
+    return Path(found[-1]).parent  # the newest major version
+
+
+def _run(command: list[str], as_postgres: bool) -> None:
+    if as_postgres:
+        command = ["runuser", "-u", PG_USER, "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        pytest.fail(
+            f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database that tests may create DBs on."""
+    if os.environ.get(PG_ENV):
+        yield os.environ[PG_ENV]
+        return
+    bin_dir = _pg_bin()
+    as_postgres = os.geteuid() == 0  # initdb refuses to run as root
+    base = Path(tempfile.mkdtemp(prefix="prodready-pg-"))
+    data, log = base / "data", base / "server.log"
+    if as_postgres:
+        shutil.chown(base, user=PG_USER)
+    port = _free_port()
+    try:
+        _run(
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust", "-N"],
+            as_postgres,
+        )
+        options = (
+            f"-p {port} -c listen_addresses=127.0.0.1 -k {base} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        _run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            as_postgres,
+        )
+        yield f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/postgres"
+    finally:
+        if (data / "postmaster.pid").exists():
+            _run(
+                [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                as_postgres,
+            )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def new_postgres_db(postgres_url: str) -> Iterator[Callable[[], str]]:
+    """Makes new, empty databases on the test server (URL each); all dropped after the test."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgres_url)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"prodready_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    try:
+        yield make
+        with admin.connect() as connection:
+            for name in made:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Makes URLs of fresh, empty store databases, on each backend in turn."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("new_postgres_db")
+    count = iter(range(1_000_000))
+    return lambda: f"sqlite:///{tmp_path / f'store{next(count)}.db'}"
+
+
+@pytest.fixture
+def store_url(new_store_url: Callable[[], str]) -> str:
+    """The URL of a fresh, empty store database (every store test runs on both backends)."""
+    return new_store_url()
