@@ -216,9 +216,10 @@ def test_levels_start_at_zero_and_say_what_the_next_level_needs():
     assert card.level == {"google": 0, "microsoft": 0}
     google = card.level_reasons["google"]
     assert google.startswith("Google MLOps level 0 (manual process): the starting point;")
-    assert "level 1 (ML pipeline automation) also needs data_1 at 1 (now unanswered)" in google
+    first_need = "Schema (data_1) at 1 (now unanswered)"
+    assert f"level 1 (ML pipeline automation) also needs {first_need}" in google
     assert "infra_1" not in google and "monitor_4" not in google  # met: not listed
-    assert "org_retraining at 1 (now unanswered)" in google
+    assert "Retraining owned (org_retraining) at 1 (now unanswered)" in google
 
 
 def test_google_levels_are_cumulative():
@@ -237,7 +238,7 @@ def test_google_levels_are_cumulative():
     almost = readiness.score({**level_2, "infra_6": 0.5})
     assert almost.level["google"] == 1
     assert (
-        "level 2 (CI/CD pipeline automation) also needs infra_6 at 1 (now 0.5)"
+        "level 2 (CI/CD pipeline automation) also needs Canaried (infra_6) at 1 (now 0.5)"
         in (almost.level_reasons["google"])
     )
     assert level_1["monitor_4"] == 0.5

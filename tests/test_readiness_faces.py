@@ -115,3 +115,27 @@ def test_dashboard_of_a_team_and_its_viewer_mode(db_url):
     assert not viewer.selectbox and not viewer.toggle and not viewer.button
     downloads = [d.label for d in viewer.get("download_button")]
     assert set(downloads) == {"Download figure (HTML, opens offline)"}  # figures only
+
+
+def test_workshop_imports_an_export_and_explains_a_foreign_file(db_url, tmp_path):
+    import json
+
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with store_module.open(other) as db:
+        db.save_assessment("Elsewhere", "Risk", {"data_1": 1.0, "infra_6": 0.5}, "Bo")
+        exported = json.dumps(db.export_workshop("Elsewhere")).encode()
+    at = _page("app_pages/workshop.py", {"workshop": "Acme", "team": "Fraud"})
+    at.file_uploader(key="ws_import").upload("elsewhere.json", exported, "application/json")
+    at.run()
+    at.button(key="ws_import_go").click().run()
+    assert not at.exception and "Imported workshop 'Elsewhere'." in [s.value for s in at.success]
+    with store_module.open(db_url) as db:
+        assert db.load_assessment(db.latest_assessment("Elsewhere", "Risk")).answers == {
+            "data_1": 1.0,
+            "infra_6": 0.5,
+        }
+    at.file_uploader(key="ws_import").upload("notes.json", b'{"hello": 1}', "application/json")
+    at.run()
+    at.button(key="ws_import_go").click().run()
+    assert not at.exception
+    assert any("prodready-workshop/1" in e.value for e in at.error)

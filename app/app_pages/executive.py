@@ -73,9 +73,10 @@ else:
     run = ws.audits(case)
     audits = run.results
     scorecard = readiness.score(readiness.apply(readiness.propose(audits)))
-    source = f"proposed from the audits of **{case.name}** (not confirmed by a team)."
+    source = None  # the box above says whose answers these are
 
-st.caption(f"Readiness of {source}".replace("$", r"\$"))
+if source:
+    st.caption(f"Readiness of {source}".replace("$", r"\$"))
 
 # -- the score -----------------------------------------------------------------------------------
 history = db.history(workshop, team) if assessment_id is not None else None
@@ -94,8 +95,8 @@ tiles[0].caption(
     "The weakest of four areas (data, model, infrastructure, monitoring), each scored 0 to 7: "
     "a chain is as strong as its weakest link."
 )
-tiles[1].metric("Weakest area", ws.SECTION_TITLES[scorecard.weakest], border=True)
-tiles[1].caption(scorecard.band)
+tiles[1].metric("Weakest area", scorecard.weakest.capitalize(), border=True)
+tiles[1].caption(f"{ws.SECTION_TITLES[scorecard.weakest]}: {scorecard.band}")
 tiles[2].metric("MLOps level (Google, 0-2)", scorecard.level["google"], border=True)
 tiles[2].caption(scorecard.level_reasons["google"])
 tiles[3].metric("MLOps level (Microsoft, 0-4)", scorecard.level["microsoft"], border=True)
@@ -130,9 +131,21 @@ with right:
 
 st.subheader("The roadmap")
 plan = readiness.roadmap(scorecard, audits=audits)
-for finding in plan.summary():
-    st.markdown(f"{state.badge(finding.severity)} {finding.text}".replace("$", r"\$"))
+headline = plan.summary()[0]  # month 1; each item's evidence is one click away, below
+st.markdown(f"{state.badge(headline.severity)} {headline.text}".replace("$", r"\$"))
+total, currency = plan.money_at_stake()
+if total > 0:
+    st.markdown(
+        f"**{format_money(total, currency)}** at stake in the audit findings the roadmap "
+        "answers.".replace("$", r"\$")
+    )
 state.figure(charts.roadmap_gantt(plan), file_name=f"{name}_roadmap", key="ex_gantt")
+with st.expander("Why each item is on the roadmap (the evidence)"):
+    for item in plan.to_frame().itertuples():
+        st.markdown(
+            f"**{item.title}** · months {item.month_start}-{item.month_end} · {item.owner} · "
+            f"effort {item.effort}  \n{item.why}".replace("$", r"\$")
+        )
 if not viewer:
     state.table(plan.to_frame(), file_name=f"{name}_roadmap", key="ex_roadmap", index=False)
     st.download_button(

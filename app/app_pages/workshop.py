@@ -4,13 +4,14 @@ audits found on its own data, saved as you go."""
 from __future__ import annotations
 
 import json
-import math
 
 import app_state as state
+import pandas as pd
 import streamlit as st
 import workshop_state as ws
 
 from prodready import charts, readiness
+from prodready import store as store_module
 from prodready.errors import ProdreadyError
 
 st.title("Readiness workshop")
@@ -22,6 +23,19 @@ state.intro(
 
 db = ws.store()
 questions = readiness.questions()
+
+with st.expander("Import a workshop (JSON from Export the workshop or `prodready store export`)"):
+    upload = st.file_uploader("Workshop file", type=["json"], key="ws_import")
+    rename = st.text_input("Import under another name (optional)", key="ws_import_rename")
+    if upload is not None and st.button("Import", key="ws_import_go", icon=":material/upload:"):
+        try:
+            data = store_module.read_workshop_file(upload.getvalue(), name=upload.name)
+            imported = db.import_workshop(data, rename=rename.strip() or None)
+        except ProdreadyError as err:  # foreign or corrupt file, name taken: nothing written
+            state.show_error(err)
+        else:
+            ws.set_param(ws.WORKSHOP, imported)
+            st.success(f"Imported workshop {imported!r}.")
 
 # -- who and which team ------------------------------------------------------------------------
 NEW = "+ new…"
@@ -111,14 +125,13 @@ assessment = db.load_assessment(assessment_id)
 answers = dict(assessment.answers)
 with top[1]:
     if proposals is not None and st.button(
-        "Accept every proposal for the unanswered questions",
+        "Accept the proposals",
         key="ws_accept",
-        help="The lowest proposed score wins when several audits propose one.",
+        help="Fills every unanswered question that has a proposed score; the lowest wins "
+        "when several audits propose one. Answered questions stay as they are.",
     ):
-        filled = readiness.apply(proposals, answers)
-        for qid, value in filled.items():
+        for qid, (value, reason) in readiness.decisive(proposals).items():
             if qid not in answers:
-                reason = "; ".join(proposals.loc[proposals["id"] == qid, "reason"].astype(str))
                 db.record_answer(assessment_id, qid, value, author, proposed=value, reason=reason)
         st.rerun()
 
@@ -146,25 +159,20 @@ def save(question_id: str, key: str, proposed: float | None, reason: str | None)
 if error := st.session_state.pop("ws_save_error", None):
     state.show_error(error)
 
+in_section = {s: list(questions.loc[questions.section == s, "id"]) for s in readiness.SECTIONS}
 tabs = st.tabs(
     [
-        f"{ws.SECTION_TITLES[s]} ({sum(q in answers for q in questions.loc[questions.section == s, 'id'])}/"  # noqa: E501
-        f"{int((questions.section == s).sum())})"
-        for s in readiness.SECTIONS
+        f"{ws.SECTION_TITLES[s]} ({sum(q in answers for q in ids)}/{len(ids)})"
+        for s, ids in in_section.items()
     ]
 )
+decided = readiness.decisive(proposals) if proposals is not None else {}
 for tab, section in zip(tabs, readiness.SECTIONS, strict=True):
     with tab:
         for question in questions[questions.section == section].itertuples():
             left, right = st.columns([1.4, 1])
-            rows = proposals[proposals["id"] == question.id] if proposals is not None else proposals
-            decided = rows[rows["proposed"].notna()] if rows is not None and len(rows) else None
-            proposed = (
-                float(decided["proposed"].min()) if decided is not None and len(decided) else None
-            )
-            reason = (
-                "; ".join(rows["reason"].astype(str)) if rows is not None and len(rows) else None
-            )
+            rows = proposals[proposals["id"] == question.id] if proposals is not None else None
+            proposed, reason = decided.get(question.id, (None, None))
             with left:
                 key = f"ws_{assessment_id}_{question.id}"
                 st.markdown(f"**{question.text}**")
@@ -182,23 +190,23 @@ for tab, section in zip(tabs, readiness.SECTIONS, strict=True):
                 st.caption(f"Why it matters: {question.why}")
             with right:
                 st.caption(f"Evidence that counts: {question.evidence}")
-                if rows is not None:
-                    for row in rows.itertuples():
-                        if row.proposed is None or (
-                            isinstance(row.proposed, float) and math.isnan(row.proposed)
-                        ):
-                            label = ":blue-badge[evidence]"
-                        else:
-                            label = f":violet-badge[proposed {row.proposed:g}]"
+                if rows is not None:  # two audits may state the same evidence: show it once
+                    for row in rows.drop_duplicates("reason").itertuples():
+                        label = (
+                            ":blue-badge[evidence]"
+                            if pd.isna(row.proposed)
+                            else f":violet-badge[proposed {row.proposed:g}]"
+                        )
                         st.markdown(f"{label} {row.reason}".replace("$", r"\$"))
             st.divider()
 
 # -- the scorecard, history and the teams ----------------------------------------------------
-scorecard = readiness.score(db.load_assessment(assessment_id).answers)
+latest = db.load_assessment(assessment_id)  # with the answers saved on this run
+scorecard = latest.scorecard
 st.subheader("Where the team stands")
 tiles = st.columns(4)
 tiles[0].metric("ML Test Score", f"{scorecard.ml_test_score:g} of 7", border=True)
-tiles[1].metric("Weakest area", ws.SECTION_TITLES[scorecard.weakest], border=True)
+tiles[1].metric("Weakest area", scorecard.weakest.capitalize(), border=True)
 tiles[2].metric("Google MLOps level", scorecard.level["google"], border=True)
 tiles[3].metric("Microsoft MLOps level", scorecard.level["microsoft"], border=True)
 st.caption(scorecard.band)
@@ -222,7 +230,7 @@ state.figure(
     file_name=f"{state.slug(workshop)}_teams",
     key="ws_teams",
 )
-state.table(assessment.history, file_name=f"{name}_answer_history", key="ws_history", index=False)
+state.table(latest.history, file_name=f"{name}_answer_history", key="ws_history", index=False)
 st.download_button(
     "Export the workshop (JSON)",
     data=lambda: json.dumps(db.export_workshop(workshop), indent=2),

@@ -16,7 +16,7 @@ money, :func:`roadmap` plans the fixes and :func:`assess` joins them in one
 from prodready.readiness.answers import read_answers
 from prodready.readiness.audits import AUDIT_NAMES, AuditRun, run_audits, top_risks
 from prodready.readiness.bank import ML_TEST_SECTIONS, SECTIONS, bank_version, questions
-from prodready.readiness.evidence import apply, propose
+from prodready.readiness.evidence import apply, decisive, propose
 from prodready.readiness.report import ReadinessReport, assess
 from prodready.readiness.roadmap import Roadmap, roadmap
 from prodready.readiness.scoring import Scorecard, score, validate_answers
@@ -34,6 +34,7 @@ __all__ = [
     "Scorecard",
     "apply",
     "assess",
+    "decisive",
     "propose",
     "questions",
     "read_answers",

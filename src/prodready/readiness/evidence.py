@@ -142,13 +142,25 @@ def apply(proposals: pd.DataFrame, answers: Mapping[str, Any] | None = None) -> 
             fix="pass propose(audits)",
         )
     filled = dict(checked)
-    values = pd.to_numeric(proposals["proposed"], errors="coerce")
-    for qid, value in zip(proposals["id"], values, strict=True):
-        check_id(qid, where="apply: proposals")
-        if qid in checked or pd.isna(value):
-            continue
-        filled[qid] = min(filled.get(qid, 1.0), float(value))
+    for qid, (value, _reason) in decisive(proposals).items():
+        if qid not in checked:
+            filled[qid] = value
     return validate_answers(filled, where="apply: proposals")
+
+
+def decisive(proposals: pd.DataFrame) -> dict[str, tuple[float, str | None]]:
+    """Question id -> (the lowest proposed score, its reason): the proposal :func:`apply` uses
+    and the store records beside an answer, so an override is visible. NaN proposals (evidence
+    that informs) decide nothing."""
+    out: dict[str, tuple[float, str | None]] = {}
+    values = pd.to_numeric(proposals["proposed"], errors="coerce")
+    reasons = proposals["reason"] if "reason" in proposals.columns else [None] * len(proposals)
+    for qid, value, reason in zip(proposals["id"], values, reasons, strict=True):
+        check_id(qid, where="proposals")
+        if pd.isna(value) or (qid in out and out[qid][0] <= value):
+            continue
+        out[qid] = (float(value), None if pd.isna(reason) else str(reason))
+    return out
 
 
 # ----------------------------------------------------------------------------- helpers

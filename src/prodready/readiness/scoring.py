@@ -362,8 +362,10 @@ def _level(scale: str, answers: dict[str, float]) -> tuple[int, str]:
     if reached is levels[-1]:
         return reached[0], f"{title}: every question of every level is met."
     following = levels[reached[0] + 1]
+    labels = questions().set_index("id")["short"]  # words an executive reads, not ids
     needs = ", ".join(
-        f"{qid} at {'1' if need == 1 else '0.5 or more'} (now {_shown(answers.get(qid))})"
+        f"{labels[qid]} ({qid}) at {'1' if need == 1 else '0.5 or more'} "
+        f"(now {_shown(answers.get(qid))})"
         for qid, need in _missing(following[2], answers)
     )
     met = "the starting point" if reached[0] == 0 else "its questions and the lower levels' are met"

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from prodready.errors import ParameterError, StoreError
-from prodready.readiness import BANK_VERSION, SECTIONS, score, validate_answers
+from prodready.readiness import BANK_VERSION, SECTIONS, decisive, score, validate_answers
 from prodready.results import to_json
 from prodready.store import transfer
 from prodready.store.engine import WRITE_OPTION, database_errors, redact
@@ -446,15 +446,7 @@ def _proposals(frame: pd.DataFrame | None) -> dict[str, tuple[float | None, str 
             found=", ".join(sorted(missing)),
             expected="readiness.propose()'s frame (id, proposed, reason, ...)",
         )
-    result: dict[str, tuple[float | None, str | None]] = {}
-    for row in frame.itertuples(index=False):
-        if _missing(row.proposed):
-            continue
-        value = _one_answer(row.id, row.proposed)
-        known = result.get(row.id)
-        if known is None or value < (known[0] if known[0] is not None else 1.0):
-            result[row.id] = (value, None if _missing(row.reason) else str(row.reason))
-    return result
+    return decisive(frame)
 
 
 def _cache(card: Scorecard) -> dict[str, Any]:

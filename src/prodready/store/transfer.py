@@ -90,11 +90,12 @@ def check_name(value: Any, what: str, where: str | None = None) -> str:
     return name
 
 
-def read_workshop_file(path: str | Path) -> dict[str, Any]:
-    """Read an export file: a clear DataError when it is missing or is not JSON."""
-    path = Path(path)
+def read_workshop_file(source: str | Path | bytes, *, name: str | None = None) -> dict[str, Any]:
+    """Read an export file (a path, or the bytes of an upload called ``name``): a clear
+    DataError when it is missing, unreadable or not JSON."""
+    path = Path(name or "the uploaded file") if isinstance(source, bytes) else Path(source)
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = source.decode("utf-8-sig") if isinstance(source, bytes) else path.read_text("utf-8")
     except FileNotFoundError:
         raise DataError(
             "the workshop file does not exist", where=str(path), fix="check the path"
