@@ -63,13 +63,15 @@ EXTRA_PARAMETERS = {  # beyond case_path, output_dir, seed
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNORECASE)
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
 CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
+FOOTER = re.compile(r'<footer class="prodready-footer".*?</footer>', re.DOTALL)
+HAS_CHROMIUM = shutil.which("chromium") is not None  # the PDF needs it (scripts/test installs it)
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, list[NotebookStep]]:
     steps: list[NotebookStep] = []
     out = tmp_path_factory.mktemp("report") / "out" / "nested"  # papermill would not create it
-    result = run_report(None, out, seed=0, progress=steps.append)
+    result = run_report(None, out, seed=0, progress=steps.append, pdf=HAS_CHROMIUM)
     return result, steps
 
 
@@ -142,6 +144,8 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
         f"{READINESS}.html",
         f"{READINESS}.executive.html",
         "readiness.json",
+        "results.json",
+        *(["executive_summary.pdf"] if HAS_CHROMIUM else []),
     ]
     assert all(p.is_file() and p.stat().st_size > 0 for p in result.files)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary files left
@@ -287,13 +291,41 @@ def test_same_case_and_seed_give_the_same_html(report, tmp_path: Path) -> None:
     first, _ = report
     overview_only = [notebooks_dir() / f"{OVERVIEW}.ipynb"]  # the skew notebook: test_skew_faces
     second = run_report(None, tmp_path, seed=0, executive=False, notebooks=overview_only)
-    before = _html(first).replace(str(first.out_dir), "OUT")
-    after = _html(second).replace(str(second.out_dir), "OUT")
+    # the footer tells the run's time; everything else is the same, byte for byte
+    before = FOOTER.sub("", _html(first).replace(str(first.out_dir), "OUT"))
+    after = FOOTER.sub("", _html(second).replace(str(second.out_dir), "OUT"))
     assert before == after
     assert (first.out_dir / "case_overview.json").read_bytes() == (
         tmp_path / "case_overview.json"
     ).read_bytes()
     assert not (tmp_path / f"{OVERVIEW}.executive.html").exists()  # --no-executive
+
+
+def test_every_page_has_the_footer_and_results_json_has_every_artefact(report) -> None:
+    result, _ = report
+    pages = [p for nb in result.notebooks for p in (nb.html, nb.executive_html)]
+    assert len(pages) == 2 * len(NOTEBOOKS)
+    for page in pages:
+        footers = FOOTER.findall(page.read_text(encoding="utf-8"))
+        assert len(footers) == 1
+        assert f"prodready {prodready.__version__}" in footers[0]
+        assert "seed=0" in footers[0]
+    results = json.loads(result.results_json.read_text(encoding="utf-8"))
+    artefacts = [p for nb in result.notebooks for p in nb.artefacts]
+    assert sorted(results["results"]) == sorted(p.stem for p in artefacts)
+    for path in artefacts:
+        assert results["results"][path.stem] == json.loads(path.read_text(encoding="utf-8"))
+    assert results["case"] is None and results["parameters"] == {}
+    assert sorted(results["data_hashes"]) == [
+        "case.yaml",
+        "serving_log.parquet",
+        "training.parquet",
+    ]
+    # the timing split of every notebook adds up to (nearly) its whole step
+    for nb in result.notebooks:
+        parts = nb.kernel_seconds + nb.execute_seconds + nb.convert_seconds
+        assert 0.9 * nb.seconds < parts <= nb.seconds + 1e-6
+        assert nb.execute_seconds > nb.kernel_seconds > 0
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -389,7 +421,15 @@ def test_kernel_is_this_python_whatever_kernelspec_jupyter_finds(
     result = run_report(None, out, seed=3, executive=False, notebooks=[probe])
     written = json.loads((out / "kernel.json").read_text(encoding="utf-8"))
     assert written == {"executable": sys.executable, "seed": 3}
-    assert [p.name for p in result.files] == ["01_probe.ipynb", "01_probe.html", "kernel.json"]
+    assert [p.name for p in result.files] == [
+        "01_probe.ipynb",
+        "01_probe.html",
+        "kernel.json",
+        "results.json",
+    ]
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["results"] == {"kernel": written}
+    assert result.pdf is None  # no executive summary notebook ran
 
 
 # -- atomic writes ------------------------------------------------------------------------------

@@ -219,15 +219,49 @@ def sample(
 def report(
     out: Annotated[Path, typer.Option("--out", help="Folder for the report files (created).")],
     case: CaseOption = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of every random step.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="Seed of every random step (default 0).", show_default=False),
+    ] = None,
     executive: Annotated[
         bool,
         typer.Option("--executive/--no-executive", help="Also write an HTML version without code."),
     ] = True,
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf/--no-pdf",
+            help="Also print the executive summary to PDF with the local Chromium.",
+        ),
+    ] = True,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help="Batch YAML file: many cases, one report folder each, and index.html "
+            "(see docs/batch.md). Not with --case.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="With --batch: cases run at once (default 1).", show_default=False
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --batch: re-run reports that are up to date.")
+    ] = False,
 ) -> None:
-    """Run the report notebooks on a case: executed notebooks, HTML and executive HTML."""
+    """Run the report notebooks on a case (or on every case of a --batch file): executed
+    notebooks, HTML, executive HTML, results.json and the executive summary as PDF."""
     from prodready.report import NotebookStep, run_report
 
+    if batch is not None:
+        _report_batch(
+            batch, out, case=case, seed=seed, jobs=jobs, force=force, executive=executive, pdf=pdf
+        )
+        return
     interactive = out_console.is_terminal
     status = out_console.status("Starting…") if interactive else nullcontext()
 
@@ -239,10 +273,84 @@ def report(
             status.update(f"{where} running…")  # type: ignore[union-attr]
 
     with _friendly_errors(), status:
-        result = run_report(case, out, seed=seed, executive=executive, progress=show)
+        if jobs is not None or force:
+            raise ParameterError(
+                f"{'--jobs' if jobs is not None else '--force'} only applies to --batch",
+                fix="pass a batch file with --batch, or drop the option",
+            )
+        result = run_report(
+            case,
+            out,
+            seed=seed if seed is not None else 0,
+            executive=executive,
+            progress=show,
+            pdf=pdf,
+        )
     out_console.print(f"Wrote {len(result.files)} files to {result.out_dir}:")
     for path in result.files:
         out_console.print(f"  {path.relative_to(result.out_dir)}")
+
+
+def _report_batch(
+    batch: Path,
+    out: Path,
+    *,
+    case: Path | None,
+    seed: int | None,
+    jobs: int | None,
+    force: bool,
+    executive: bool,
+    pdf: bool,
+) -> None:
+    """`report --batch`: every case checked first (exit 2), then run; exit 1 if one failed."""
+    from prodready.batch import BatchStep, load_batch, run_batch
+
+    def show(step: BatchStep) -> None:
+        line = Text(f"[case {step.index}/{step.total}] ")
+        line.append(step.case, style="bold")  # as Text: a name is never rich markup
+        if step.event == "start":
+            line.append(": started")
+        elif step.event == "notebook" and step.notebook is not None:
+            nb = step.notebook
+            if not nb.done:
+                return
+            line.append(f": [{nb.index}/{nb.total}] {nb.notebook} done in {nb.seconds:.1f} s")
+        else:
+            style = {"ok": "green", "up to date": "cyan", "failed": "red"}.get(step.status, "")
+            line.append(": ")
+            line.append(str(step.status), style=style)
+            if step.status == "ok":
+                line.append(f" in {step.seconds:.1f} s")
+            if step.error:
+                line.append(f": {step.error.splitlines()[0]}")
+        out_console.print(line)
+
+    with _friendly_errors():
+        if case is not None or seed is not None:
+            raise ParameterError(
+                f"{'--case' if case is not None else '--seed'} cannot be used with --batch",
+                fix="list the cases (case:) and the seed (seed:) in the batch file, or drop "
+                "--batch to report on one case",
+            )
+        loaded = load_batch(batch)
+        result = run_batch(
+            loaded,
+            out,
+            jobs=jobs or 1,
+            force=force,
+            progress=show,
+            executive=executive,
+            pdf=pdf,
+        )
+    counts = result.cases["status"].value_counts()
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("ok", "up to date", "failed") if s in counts)
+    out_console.print(f"Wrote {result.index} ({summary}) in {result.seconds:.1f} s")
+    if result.failed:
+        for outcome in result.outcomes:
+            if outcome.error:
+                err_console.print(Text(f"{outcome.name} failed:", style="bold red"))
+                err_console.print(Text(outcome.error, style="red"))
+        raise typer.Exit(EXIT_NOTEBOOK_FAILED)
 
 
 audit_app = typer.Typer(
