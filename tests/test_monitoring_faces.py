@@ -295,7 +295,12 @@ def test_notebook_writes_the_packages_numbers(which, tmp_path: Path):
         )
         assert str(refused.value) in printed
     names = [p.name for p in result.files]
-    assert names == [NOTEBOOK, NOTEBOOK.replace(".ipynb", ".html"), *sorted(expected)]
+    assert names == [
+        NOTEBOOK,
+        NOTEBOOK.replace(".ipynb", ".html"),
+        *sorted(expected),
+        "results.json",  # every artefact of the run, for machines
+    ]
     for name, numbers in expected.items():
         written = json.loads((out / name).read_text(encoding="utf-8"))
         assert written == json.loads(json.dumps(numbers)), name

@@ -420,6 +420,7 @@ def test_notebook_writes_the_replay_and_the_monte_carlo_as_json(sample, tmp_path
         "02_rollout_replay.html",
         "rollout_montecarlo.json",
         "rollout_replay.json",
+        "results.json",  # every artefact of the run, for machines
     ]
     html = unescape((tmp_path / "02_rollout_replay.html").read_text(encoding="utf-8"))
     assert html.count('class="plotly-graph-div"') == 3

@@ -216,7 +216,12 @@ def test_notebook_writes_the_audit_as_json(sample, tmp_path: Path):
     )
     written = json.loads((tmp_path / "skew_audit.json").read_text(encoding="utf-8"))
     assert written == _as_json(result.to_dict())
-    assert [p.name for p in report.files] == [NOTEBOOK, "01_skew_audit.html", "skew_audit.json"]
+    assert [p.name for p in report.files] == [
+        NOTEBOOK,
+        "01_skew_audit.html",
+        "skew_audit.json",
+        "results.json",  # every artefact of the run, for machines
+    ]
     html = (tmp_path / "01_skew_audit.html").read_text(encoding="utf-8")
     severe = (result.to_frame()["severity"].isin(["high", "medium"])).sum()
     drill_down = min(severe, 5)
