@@ -251,7 +251,7 @@ def case_hashes(case_path: str | Path | None) -> dict[str, str]:
     else:
         case_file = _find_case_file(Path(case_path).expanduser())
     case_file = case_file.resolve()
-    hashes = {case_file.name: _sha256(case_file)}
+    hashes = {case_file.name: file_sha256(case_file)}
     text = _read_text(case_file)
     try:
         raw = yaml.safe_load(text)
@@ -265,7 +265,7 @@ def case_hashes(case_path: str | Path | None) -> dict[str, str]:
         if relative:
             data = (case_file.parent / relative).resolve()
             if data.is_file():
-                hashes[relative] = _sha256(data)
+                hashes[relative] = file_sha256(data)
     return hashes
 
 
@@ -308,7 +308,7 @@ def run_report(
 
         find_chromium()  # no Chromium: say so now, not after minutes of notebooks
     hashes = case_hashes(case_file)
-    out = _prepare_out_dir(Path(out_dir))
+    out = prepare_out_dir(Path(out_dir))
     clock = time.perf_counter()
     started = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     footer = _Footer(hashes, overrides, seed, started)
@@ -473,7 +473,7 @@ def _check_case(case_path: str | Path | None) -> Path | None:
     return case.path.resolve() if case.path is not None else path
 
 
-def _prepare_out_dir(out: Path) -> Path:
+def prepare_out_dir(out: Path) -> Path:
     out = out.expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise ParameterError(
@@ -671,7 +671,8 @@ def _checked_path(
     return path
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Full sha256 of a file, read in 1 MiB blocks (data files can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

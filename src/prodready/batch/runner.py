@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from prodready.batch.spec import Batch, BatchCase
 from prodready.errors import ParameterError, ProdreadyError
+from prodready.report import file_sha256, prepare_out_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -160,8 +161,8 @@ def run_batch(
         from prodready.pdf import find_chromium
 
         find_chromium()  # no Chromium: one message now, not one failure per case
-    notebook_hashes = {p.name: _sha256(p) for p in paths}
-    out = _prepare(Path(out_dir))
+    notebook_hashes = {p.name: file_sha256(p) for p in paths}
+    out = prepare_out_dir(Path(out_dir))
     emit = progress or (lambda step: None)
     with _exclusive(out):
         _clean_leftovers(out)
@@ -381,7 +382,7 @@ def _key(
     from prodready.report import case_hashes
 
     parameter_files = {  # an answers file that changes changes the report
-        name: _sha256(Path(value))
+        name: file_sha256(Path(value))
         for name, value in case.parameters.items()
         if name.endswith("_path") and isinstance(value, str) and value.strip()
     }
@@ -435,35 +436,7 @@ def _write_stamp(folder: Path, task: _Task, *, seconds: float, finished: str) ->
     save_json(json.loads(json.dumps(stamp, default=str)), folder, STAMP)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # -- the output folder --------------------------------------------------------------------------
-def _prepare(out: Path) -> Path:
-    out = out.expanduser().resolve()
-    if out.exists() and not out.is_dir():
-        raise ParameterError(
-            "the output folder is a file",
-            where=str(out),
-            fix="pass a folder for --out (it is created when missing)",
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ParameterError(
-            "cannot create the output folder",
-            where=str(out),
-            found=error.strerror or str(error),
-            fix="choose a folder you can write to with --out",
-        ) from None
-    return out
-
-
 @contextmanager
 def _exclusive(out: Path) -> Iterator[None]:
     """One batch at a time per output folder (a lock on the folder itself, where supported)."""
