@@ -28,7 +28,7 @@ from prodready import charts, decay, estimate
 from prodready.charts import decay as decay_charts
 from prodready.decay.aging import AgingCurve
 from prodready.decay.policies import PolicyComparison
-from prodready.report import _this_python_kernel_manager
+from prodready.kernels import python_kernel_manager
 from prodready.resources import notebooks_dir
 from prodready.results import format_money
 
@@ -438,7 +438,7 @@ def test_notebook_writes_the_aging_curve_policies_and_estimate_as_json(small, tm
             "retrain_cost": RETRAIN_COST,
         },
         kernel_name="python3",
-        kernel_manager_class=_this_python_kernel_manager(),
+        kernel_manager_class=python_kernel_manager(),
         progress_bar=False,
         cwd=str(tmp_path),
     )

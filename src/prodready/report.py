@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodready.errors import ParameterError, ProdreadyError
+from prodready.kernels import WarmKernels, execute
 from prodready.resources import notebooks_dir
 
 if TYPE_CHECKING:  # heavy imports stay out of `import prodready.report` (notebooks import it)
     import nbformat
 
 NOTEBOOK_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.ipynb$")
-KERNEL_NAME = "python3"  # the name in the notebooks' metadata; resolved to sys.executable below
 EXECUTIVE_SUFFIX = ".executive.html"
 FAILED_SUFFIX = ".failed.ipynb"
 RESULTS_FILE = "results.json"
@@ -93,7 +93,7 @@ class NotebookReport:
     executive_html: Path | None
     artefacts: tuple[Path, ...]
     seconds: float  # the whole step: kernel + execution + conversion + writes
-    kernel_seconds: float = 0.0  # papermill outside the cells: kernel start-up and shutdown
+    kernel_seconds: float = 0.0  # waiting for the kernel, papermill outside the cells, shutdown
     execute_seconds: float = 0.0  # the cells running in the kernel
     convert_seconds: float = 0.0  # nbconvert: the HTML pages (and the executed .ipynb)
 
@@ -312,42 +312,18 @@ def run_report(
     clock = time.perf_counter()
     started = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     footer = _Footer(hashes, overrides, seed, started)
-    reports = []
-    for index, notebook in enumerate(paths, start=1):
-        if progress:
-            progress(NotebookStep(index, len(paths), notebook.name))
-        step_start = time.perf_counter()
-        before = _snapshot(out)
-        declared = _declared(notebook) if overrides else {}
-        given = {k: v for k, v in overrides.items() if k in declared}
-        ran = _run_one(
-            notebook,
+    with WarmKernels(out, len(paths)) as kernels:
+        reports = _run_notebooks(
+            paths,
             out,
+            kernels,
             case_file=case_file,
             seed=seed,
             executive=executive,
-            parameters=given,
+            overrides=overrides,
             footer=footer,
+            progress=progress,
         )
-        own = {ran.executed, ran.html, ran.executive_html}
-        artefacts = tuple(p for p in _changed(out, before) if p not in own)
-        seconds = time.perf_counter() - step_start
-        reports.append(
-            NotebookReport(
-                notebook.name,
-                ran.executed,
-                ran.html,
-                ran.executive_html,
-                artefacts,
-                seconds,
-                kernel_seconds=ran.kernel_seconds,
-                execute_seconds=ran.execute_seconds,
-                convert_seconds=ran.convert_seconds,
-            )
-        )
-        if progress:
-            progress(NotebookStep(index, len(paths), notebook.name, seconds))
-
     results_path = write_results(
         out / RESULTS_FILE,
         reports,
@@ -378,6 +354,57 @@ def run_report(
         seconds=time.perf_counter() - clock,
         started=started,
     )
+
+
+def _run_notebooks(
+    paths: Sequence[Path],
+    out: Path,
+    kernels: WarmKernels,
+    *,
+    case_file: Path | None,
+    seed: int,
+    executive: bool,
+    overrides: Mapping[str, Any],
+    footer: _Footer,
+    progress: Callable[[NotebookStep], None] | None,
+) -> list[NotebookReport]:
+    reports = []
+    for index, notebook in enumerate(paths, start=1):
+        if progress:
+            progress(NotebookStep(index, len(paths), notebook.name))
+        step_start = time.perf_counter()
+        before = _snapshot(out)
+        declared = _declared(notebook) if overrides else {}
+        given = {k: v for k, v in overrides.items() if k in declared}
+        ran = _run_one(
+            notebook,
+            out,
+            kernels,
+            case_file=case_file,
+            seed=seed,
+            executive=executive,
+            parameters=given,
+            footer=footer,
+        )
+        own = {ran.executed, ran.html, ran.executive_html}
+        artefacts = tuple(p for p in _changed(out, before) if p not in own)
+        seconds = time.perf_counter() - step_start
+        reports.append(
+            NotebookReport(
+                notebook.name,
+                ran.executed,
+                ran.html,
+                ran.executive_html,
+                artefacts,
+                seconds,
+                kernel_seconds=ran.kernel_seconds,
+                execute_seconds=ran.execute_seconds,
+                convert_seconds=ran.convert_seconds,
+            )
+        )
+        if progress:
+            progress(NotebookStep(index, len(paths), notebook.name, seconds))
+    return reports
 
 
 def write_results(
@@ -448,13 +475,9 @@ def to_html(nb: nbformat.NotebookNode, *, executive: bool = False, title: str | 
     run gives the same bytes. ``executive`` hides code, prompts and stderr (warnings).
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = _exporter(executive)
     if executive:
-        exporter.exclude_input = True
-        exporter.exclude_input_prompt = True
-        exporter.exclude_output_prompt = True
         nb = _without_stderr(nb)
     resources = {"metadata": {"name": title}} if title else None
     body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
@@ -462,6 +485,20 @@ def to_html(nb: nbformat.NotebookNode, *, executive: bool = False, title: str | 
 
 
 # -- internals ----------------------------------------------------------------------------------
+@functools.cache
+def _exporter(executive: bool) -> Any:
+    """One HTML exporter per kind, kept: building one loads and compiles its Jinja templates
+    (a fifth of a second, every page otherwise)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    if executive:
+        exporter.exclude_input = True
+        exporter.exclude_input_prompt = True
+        exporter.exclude_output_prompt = True
+    return exporter
+
+
 def _check_case(case_path: str | Path | None) -> Path | None:
     """Load the case once so a bad path or file fails here; return it absolute."""
     from prodready.case import load_case
@@ -508,6 +545,7 @@ class _Ran:
 def _run_one(
     notebook: Path,
     out: Path,
+    kernels: WarmKernels,
     *,
     case_file: Path | None,
     seed: int,
@@ -515,7 +553,7 @@ def _run_one(
     parameters: Mapping[str, Any] | None = None,
     footer: _Footer | None = None,
 ) -> _Ran:
-    import papermill
+    started = time.perf_counter()  # importing papermill counts as kernel overhead too
     from papermill.exceptions import PapermillExecutionError
 
     stem = notebook.stem
@@ -526,17 +564,9 @@ def _run_one(
     fd, temp_name = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{stem}-", suffix=".ipynb", dir=out)
     os.close(fd)
     temp = Path(temp_name)
-    started = time.perf_counter()
     try:
-        executed = papermill.execute_notebook(
-            str(notebook),
-            str(temp),
-            parameters=given,
-            kernel_name=KERNEL_NAME,
-            kernel_manager_class=_this_python_kernel_manager(),
-            progress_bar=False,
-            cwd=str(out),  # a stray relative path lands in the report folder, not site-packages
-        )
+        manager, waited = kernels.take()
+        executed = execute(notebook, temp, manager=manager, parameters=given, cwd=out)
     except PapermillExecutionError as exc:
         failed = out / f"{stem}{FAILED_SUFFIX}"
         os.replace(temp, failed)
@@ -558,7 +588,9 @@ def _run_one(
         ) from None
     finally:
         temp.unlink(missing_ok=True)
-    papermill_seconds = time.perf_counter() - started
+    # kernel time: waiting for the warm kernel, then papermill outside the cells (connecting,
+    # shutting down, saving the executed notebook)
+    papermill_seconds = time.perf_counter() - started - waited
     execute_seconds = min(_cells_seconds(executed), papermill_seconds)
 
     converting = time.perf_counter()
@@ -577,7 +609,7 @@ def _run_one(
         executed_path,
         html_path,
         executive_path,
-        kernel_seconds=papermill_seconds - execute_seconds,
+        kernel_seconds=waited + papermill_seconds - execute_seconds,
         execute_seconds=execute_seconds,
         convert_seconds=time.perf_counter() - converting,
     )
@@ -777,40 +809,3 @@ def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
 def _changed(folder: Path, before: dict[Path, tuple[int, int]]) -> list[Path]:
     after = _snapshot(folder)
     return sorted(p for p, stamp in after.items() if before.get(p) != stamp)
-
-
-_KERNEL_MANAGER: type | None = None
-
-
-def _this_python_kernel_manager() -> type:
-    """A kernel manager whose ``python3`` kernel is ``sys.executable -m ipykernel_launcher``.
-
-    jupyter_client would otherwise use the first ``python3`` kernelspec on the Jupyter path,
-    which in a user's setup can be another environment without prodready. Transport encryption
-    (CurveZMQ) is switched on when pyzmq supports it, which also silences ipykernel's warning.
-    """
-    global _KERNEL_MANAGER
-    if _KERNEL_MANAGER is not None:
-        return _KERNEL_MANAGER
-
-    import zmq
-    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class ThisPythonKernelSpecManager(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-            return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-
-    class ThisPythonKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _default_kernel_spec_manager(self) -> KernelSpecManager:
-            return ThisPythonKernelSpecManager(data_dir=self.data_dir)
-
-        @default("transport_encryption")
-        def _default_transport_encryption(self) -> str:
-            return "auto" if zmq.has("curve") else "disabled"
-
-    _KERNEL_MANAGER = ThisPythonKernelManager
-    return _KERNEL_MANAGER
