@@ -72,6 +72,27 @@ shares raised to :data:`PSI_EPSILON`), Jensen-Shannon distance (base 2) and Hell
 k = 2), NaN when there is a single category in all (no degrees of freedom); ``unseen_share`` =
 share of current values whose category never occurs in the reference.
 
+From profiles (any engine)
+--------------------------
+:func:`numeric_drift_from_profiles` and :func:`categorical_drift_from_profiles` compute the same
+results from two profiles on one layout (``prodready.engine``: a layout is the binning decided
+once from the reference; a profile is a mergeable summary of one column of any data on it), so an
+engine that never holds the values in memory (DuckDB, Spark) gives the same numbers:
+
+* numeric: the binned path above, bit for bit (``numeric_drift(..., method="binned")``); the
+  coarse decile counts are sums of fine counts (every decile edge is a fine edge). Values that
+  are not finite (+/-inf) are counted by the profile apart from the bins and are left out here
+  (:func:`numeric_drift` raises on them instead).
+* categorical: categories are the layout's (the reference's most frequent labels, as text) plus
+  one "other" bucket, present when either side has values outside the layout: labels the
+  reference never had are **pooled** into that one bucket. When the layout is complete (it holds
+  every reference label) and the current side has no unseen labels, the result equals
+  :func:`categorical_drift` (up to the order of floating sums: categories come in layout order
+  rather than in order of first appearance). ``unseen_share`` is the current side's share in
+  categories the reference does not have; when the layout is not complete the "other" bucket
+  also holds the reference's rare labels, so it is an **upper bound**
+  (:func:`unseen_share_is_upper_bound`).
+
 Degenerate inputs: fewer than 2 non-missing values on either side raises
 :class:`~prodready.errors.ParameterError` with a message that says which side; infinite numeric
 values raise too. Everything else returns numbers (NaN only where stated above).
@@ -84,6 +105,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -91,6 +113,9 @@ import scipy.stats
 from scipy.spatial.distance import jensenshannon
 
 from prodready.errors import ParameterError
+
+if TYPE_CHECKING:  # prodready.engine builds on this module, so only for annotations
+    from prodready.engine.profile import CategoricalProfile, NumericProfile
 
 __all__ = [
     "COARSE_BINS",
@@ -103,8 +128,12 @@ __all__ = [
     "NumericReference",
     "benjamini_hochberg",
     "categorical_drift",
+    "categorical_drift_from_profiles",
     "compare_frames",
     "numeric_drift",
+    "numeric_drift_from_profiles",
+    "numeric_shift",
+    "unseen_share_is_upper_bound",
 ]
 
 COARSE_BINS = 10
@@ -278,12 +307,22 @@ def _quantiles_sorted(sorted_values: np.ndarray, levels: np.ndarray) -> np.ndarr
     Same formula as ``np.quantile``: position ``h = (n - 1) * q``, then linear interpolation
     between the two neighbouring order statistics (numpy's ``_lerp``).
     """
-    n = sorted_values.size
+    below, above, t = _quantile_positions(sorted_values.size, levels)
+    return _lerp(sorted_values[below], sorted_values[above], t)
+
+
+def _quantile_positions(n: int, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order statistics (0-based positions ``floor(h)`` and ``floor(h) + 1``, capped at
+    ``n - 1``) and the weight ``t`` that numpy's linear quantile at ``levels`` uses,
+    ``h = (n - 1) * q``. A SQL engine asks only for these positions (see prodready.engine)."""
     h = (n - 1) * levels
     below = np.floor(h).astype(np.int64)
     above = np.minimum(below + 1, n - 1)
-    t = h - below
-    a, b = sorted_values[below], sorted_values[above]
+    return below, above, h - below
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """numpy's ``_lerp`` between neighbouring order statistics ``a <= b`` with weight ``t``."""
     diff = b - a
     out = a + diff * t
     upper = t >= 0.5
@@ -571,6 +610,51 @@ def numeric_shift(reference: NumericReference, current) -> tuple[float, float]:
     return _psi(p, q), _js(p, q)
 
 
+def numeric_drift_from_profiles(reference: NumericProfile, current: NumericProfile) -> NumericDrift:
+    """The binned path of :func:`numeric_drift` from two profiles on one layout.
+
+    ``reference`` is the reference's own profile on its layout (``prodready.engine``), ``current``
+    any other data's profile on the same layout (a month, a merged set of file chunks). Gives
+    exactly the floats of ``numeric_drift(reference_values, current_values, method="binned")``:
+    the deciles' counts are sums of fine counts, KS and Wasserstein come from the fine profiles,
+    ``wasserstein_norm`` is divided by the layout's (reference's) standard deviation, the KS
+    p-value is asymptotic, and ``out_of_range_share`` counts bin 0's interior (below the
+    reference minimum) and the last bin (above its maximum). Raises
+    :class:`~prodready.errors.ParameterError` when the layouts differ or a side has fewer than 2
+    finite values.
+    """
+    layout = reference.layout
+    _same_layout(reference, current)
+    n1, n2 = int(reference.n), int(current.n)
+    _require_two(n1, "reference")
+    _require_two(n2, "current")
+    p, q = _shares(reference.coarse_counts()), _shares(current.coarse_counts())
+    ks, bound, *_ = _ks_from_profiles(layout.edges, reference, current)
+    wasserstein, _ = _wasserstein_from_profiles(layout.edges, reference, current)
+    outside = int(current.interior[0]) + int(current.counts[-1])
+    return NumericDrift(
+        psi=_psi(p, q),
+        js_distance=_js(p, q),
+        wasserstein_norm=wasserstein / layout.std if layout.std > 0 else math.nan,
+        ks_stat=ks,
+        ks_pvalue=_ks_pvalue(ks, n1, n2, None, None),
+        hellinger=_hellinger(p, q),
+        out_of_range_share=outside / n2,
+        n_reference=n1,
+        n_current=n2,
+        method="binned",
+        error_bound=bound,
+    )
+
+
+def _same_layout(reference, current) -> None:
+    if reference.layout.key != current.layout.key:
+        raise ParameterError(
+            "the two profiles were made on different layouts, so their bins do not compare",
+            fix="profile both data sets on the layout built from the reference (training) data",
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Categorical
 
@@ -628,6 +712,49 @@ def categorical_drift(reference, current) -> CategoricalDrift:
         n_reference=reference.n,
         n_current=n2,
     )
+
+
+def categorical_drift_from_profiles(
+    reference: CategoricalProfile, current: CategoricalProfile
+) -> CategoricalDrift:
+    """:func:`categorical_drift` from two profiles on one layout (see "From profiles" in the
+    module docstring): the layout's categories plus one pooled "other" bucket when either side
+    has values outside the layout; categories empty on both sides are left out, as they never
+    occur in :func:`categorical_drift`. ``unseen_share`` is exact when the layout is complete and
+    an upper bound otherwise (:func:`unseen_share_is_upper_bound`)."""
+    _same_layout(reference, current)
+    _require_two(int(reference.n), "reference")
+    _require_two(int(current.n), "current")
+    # unseen: current values in layout categories the reference profile lacks, plus all of
+    # current's "other" bucket (exact for a complete layout; an upper bound otherwise)
+    unseen = int(current.counts[reference.counts == 0].sum()) + int(current.other)
+    r = np.append(reference.counts, reference.other).astype(np.int64)
+    c = np.append(current.counts, current.other).astype(np.int64)
+    present = (r + c) > 0
+    r, c = r[present], c[present]
+    p, q = _shares(r), _shares(c)
+    if r.size > 1:
+        chi2_pvalue = float(scipy.stats.chi2_contingency(np.vstack((r, c))).pvalue)
+    else:
+        chi2_pvalue = math.nan
+    n2 = int(c.sum())
+    return CategoricalDrift(
+        psi=_psi(p, q),
+        js_distance=_js(p, q),
+        linf=float(np.max(np.abs(p - q))),
+        chi2_pvalue=chi2_pvalue,
+        hellinger=_hellinger(p, q),
+        unseen_share=unseen / n2,
+        n_reference=int(reference.n),
+        n_current=n2,
+    )
+
+
+def unseen_share_is_upper_bound(reference: CategoricalProfile) -> bool:
+    """True when :func:`categorical_drift_from_profiles`' ``unseen_share`` is only an upper bound:
+    the layout kept only the reference's most frequent labels, so the pooled "other" bucket mixes
+    labels the reference had (rarely) with labels it never had."""
+    return not reference.layout.complete or reference.other > 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""Engines produce profiles; statistics consume them (DESIGN.md, "Profiles are the seam").
+
+* :mod:`~prodready.engine.layout`: the binning decided once from the reference (training) data.
+* :mod:`~prodready.engine.profile`: mergeable per-column summaries on a layout, and
+  :class:`ProfileSet` (many columns, optionally per month or day).
+* :mod:`~prodready.engine.numpy_engine`: profiles of in-memory pandas/numpy data.
+* :mod:`~prodready.engine.store`: one JSON file per profile set (never pickle).
+
+Drift from two profiles: ``prodready.stats.drift.numeric_drift_from_profiles`` and
+``categorical_drift_from_profiles``.
+"""
+
+from prodready.engine.layout import (
+    MAX_CATEGORIES,
+    CategoricalLayout,
+    Layout,
+    NumericLayout,
+    categorical_layout,
+    layout_positions,
+    numeric_layout,
+    numeric_layout_from_sorted_positions,
+)
+from prodready.engine.numpy_engine import (
+    layouts_for,
+    profile_categorical,
+    profile_frame,
+    profile_numeric,
+    profile_values,
+)
+from prodready.engine.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    Profile,
+    ProfileSet,
+    merge_all,
+)
+from prodready.engine.store import load_profiles, save_profiles
+
+__all__ = [
+    "MAX_CATEGORIES",
+    "CategoricalLayout",
+    "CategoricalProfile",
+    "Layout",
+    "NumericLayout",
+    "NumericProfile",
+    "Profile",
+    "ProfileSet",
+    "categorical_layout",
+    "layout_positions",
+    "layouts_for",
+    "load_profiles",
+    "merge_all",
+    "numeric_layout",
+    "numeric_layout_from_sorted_positions",
+    "profile_categorical",
+    "profile_frame",
+    "profile_numeric",
+    "profile_values",
+    "save_profiles",
+]
