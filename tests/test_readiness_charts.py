@@ -75,7 +75,8 @@ def test_gantt_has_one_bar_per_item_on_the_month_axis(bank):
         assert trace.marker.color == PHASE_COLOURS[trace.meta]
         assert list(trace.base) == list(rows["month_start"] - 1)
         assert list(trace.x) == list(rows["month_end"] - rows["month_start"] + 1)
-        assert [label.split(". ", 1)[1] for label in trace.y] == list(rows["title"])
+        names = [label.replace("<br>", " ").split(". ", 1)[1] for label in trace.y]
+        assert names == list(rows["title"])
         assert [c[1] for c in trace.customdata] == list(rows["owner"])
         assert [c[2] for c in trace.customdata] == list(rows["effort"])
     shadow = next(t for t in fig.data if t.meta == "Baseline")
@@ -101,7 +102,9 @@ def test_gantt_says_the_money_at_stake_and_hovers_it(bank):
     plan = readiness.roadmap(readiness.score(dict.fromkeys(bank["id"], 1)), proposals, start=START)
     fig = charts.roadmap_gantt(plan)
     assert sum(len(t.x) for t in fig.data) == 2
-    assert "2 roadmap items over 6 months, 1 in month 1; USD 620 at stake" in fig.layout.title.text
+    assert "2 roadmap items over 6 months, 1 in month 1<br><sup>USD 620 at stake" in (
+        fig.layout.title.text
+    )
     foundation = next(t for t in fig.data if t.meta == "Foundation")
     assert format_money(620.0, "USD") in foundation.customdata[0][3]
     assert "computed differently" in foundation.customdata[0][0]

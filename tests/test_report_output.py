@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import pypdfium2 as pdfium
 import pytest
 
 import prodready
@@ -317,6 +318,20 @@ def test_executive_summary_pdf_has_pages_and_the_figures(
     bare.write_text(text.replace("Plotly.newPlot(", "(function () {})("), encoding="utf-8")
     without = pdf_module.html_to_pdf(bare, tmp_path / "bare.pdf")
     assert len(raw) - without.stat().st_size > 20_000
+    # the figures were drawn: their own text is on the pages, and nothing runs off the paper
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        printed = ""
+        for page in document:
+            text = page.get_textpage()
+            printed += text.get_text_range()
+            width = page.get_width()
+            rights = [text.get_charbox(i)[2] for i in range(text.count_chars())]
+            assert max(rights, default=0) <= width + 1, "text runs off the page"
+    finally:
+        document.close()
+    assert "organisation (scaled to 7)" in printed  # the radar's axis
+    assert "roadmap items over" in printed  # the Gantt chart's title
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bare.html", "bare.pdf"]  # no temp
     assert not [p for p in hostile_report.out_dir.iterdir() if p.name.startswith(".")]
 

@@ -19,6 +19,17 @@ from prodready.errors import ProdreadyError
 CHROMIUM_ENV = "PRODREADY_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 VIRTUAL_TIME_MS = 20_000  # page time Chromium grants scripts (plotly) before printing
+# A4 less 12 mm margins is 186 mm, about 703 CSS pixels: the window Chromium lays the page out
+# in, so plotly sizes its figures to what the paper holds instead of cutting them off.
+PRINT_WIDTH_PX = 703
+PRINT_STYLE = """<style media="print">
+@page { size: A4; margin: 12mm; }
+.modebar-container { display: none !important; }
+.jp-RenderedHTMLCommon table { width: 100%; table-layout: auto; font-size: 8.5pt; }
+.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 2px 4px; }
+.plotly-graph-div, .jp-RenderedHTMLCommon tr { break-inside: avoid; }
+</style>
+"""
 
 
 def find_chromium() -> str:
@@ -64,6 +75,8 @@ def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120) -> Path:
     os.close(fd)
     temp = Path(temp_name)
     with tempfile.TemporaryDirectory(prefix="prodready-chromium-") as profile:
+        page = Path(profile) / "print.html"  # the page with its print styles, beside nothing
+        page.write_text(_for_print(html.read_text(encoding="utf-8")), encoding="utf-8")
         command = [
             chromium,
             "--headless",
@@ -75,8 +88,9 @@ def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120) -> Path:
             "--run-all-compositor-stages-before-draw",
             f"--virtual-time-budget={VIRTUAL_TIME_MS}",
             "--no-pdf-header-footer",
+            f"--window-size={PRINT_WIDTH_PX},1000",
             f"--print-to-pdf={temp}",
-            html.as_uri(),
+            page.as_uri(),
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.insert(1, "--no-sandbox")  # Chromium refuses to run as root with it
@@ -104,3 +118,11 @@ def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120) -> Path:
     os.chmod(temp, 0o644)
     os.replace(temp, pdf)
     return pdf
+
+
+def _for_print(page: str) -> str:
+    """The page with :data:`PRINT_STYLE` (paper size, no plotly toolbar, tables that fit)."""
+    head_end = page.lower().find("</head>")
+    if head_end < 0:
+        return PRINT_STYLE + page
+    return page[:head_end] + PRINT_STYLE + page[head_end:]

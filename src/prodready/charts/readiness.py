@@ -157,7 +157,8 @@ def roadmap_gantt(roadmap: Roadmap) -> go.Figure:
     if items.empty:
         layout(fig, title="Nothing on the roadmap: no gaps and no findings")
         return _empty(fig, "The scorecard has no gaps and the audits found nothing to fix.")
-    labels = [f"{int(r.priority)}. {r.title}" for r in items.itertuples()]
+    # wrapped, so the names take a third of a printed page's width, not most of it
+    labels = [_wrap(f"{int(r.priority)}. {r.title}", 44) for r in items.itertuples()]
     last_month = int(items["month_end"].max())
     for phase, colour in PHASE_COLOURS.items():
         mask = (items["phase"] == phase).to_numpy()
@@ -198,16 +199,23 @@ def roadmap_gantt(roadmap: Roadmap) -> go.Figure:
     first = items[items["month_start"] == 1]
     total, currency = roadmap.money_at_stake()
     title = f"{len(items)} roadmap items over {last_month} months, {len(first)} in month 1"
-    if total > 0:
-        title += f"; {format_money(total, currency)} at stake in the audit findings"
     top = items.loc[items["priority"].idxmin()]
+    subtitle = f"First: {top['title']} ({top['owner']}, effort {top['effort']})"
+    if total > 0:  # in the subtitle: a title this long is cut off on a printed page
+        subtitle = f"{format_money(total, currency)} at stake in the audit findings. {subtitle}"
     layout(
         fig,
         title=title,
-        subtitle=f"First: {top['title']} ({top['owner']}, effort {top['effort']})",
-        height=max(320, 90 + 34 * len(items)),
+        subtitle=_wrap(subtitle, 90),
+        height=max(340, 150 + 46 * len(items)),
     )
-    fig.update_layout(barmode="overlay", margin={"l": 330})
+    fig.update_layout(
+        barmode="overlay",
+        margin={"l": 10, "b": 110},
+        # below the month axis: on a narrow page the house place (top right) covers the title
+        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "xanchor": "left", "x": 0.0},
+    )
+    fig.update_yaxes(automargin=True)
     return fig
 
 
