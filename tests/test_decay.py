@@ -364,3 +364,16 @@ def test_regression_error_growth_and_policies():
         result.timeline.query("policy == 'never retrain'")["value"].sum()
     )
     assert result.recommended == "every 14 days"
+
+
+def test_auto_step_is_the_shortest_whose_periods_hold_labels_enough(drifting):
+    assert decay.choose_step(drifting, step="14D") == "14D"  # a given step stays
+    assert decay.choose_step(drifting) == "7D"  # 420 labelled rows a week
+    # one event a day: a week (7 rows) or a fortnight (14) never holds 10 of each class; 28 do
+    sparse = drifting_case(per_day=1, seed=3)
+    assert decay.choose_step(sparse) == "28D"
+    with pytest.raises(ParameterError, match="too few periods hold labels"):
+        decay.aging_curve(sparse, step="7D", model=logistic)
+    assert decay.aging_curve(sparse, step="28D", model=logistic).to_frame()["n_origins"].max() > 1
+    # too little history for any step: the shortest, so the aging curve says what is missing
+    assert decay.choose_step(drifting_case(days=100)) == "7D"

@@ -8,6 +8,7 @@ needs ``MIN_EACH_CLASS`` positives and negatives, a regression metric ``MIN_ROWS
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from prodready import metrics
 from prodready.decay.history import LABEL, History
+from prodready.errors import ParameterError
 from prodready.spec import Business
 
 MIN_EACH_CLASS = 10
@@ -86,3 +88,37 @@ def period_value(
     if not keep.any():
         return 0.0
     return metrics.business_value(truth[keep], score[keep], business, task=hist.task).total
+
+
+AUTO_STEP = "auto"
+STEP_CANDIDATES = ("7D", "14D", "28D", "56D", "91D")
+
+
+def choose_step(case_or_history, *, step: str = AUTO_STEP, train_window: str = "90D") -> str:
+    """``step`` as given, or for ``"auto"`` the shortest of :data:`STEP_CANDIDATES` whose
+    periods can mostly be measured: at least half of them hold labels enough for the metric
+    (:func:`enough`: 10 of each class, or 30 rows). Counted from the labels alone, before any
+    model is trained, so a small case gets a longer step instead of a failed aging curve. When
+    none qualifies, the longest the history holds is returned (the aging curve then says what
+    is missing)."""
+    from prodready.decay.history import grid, history
+
+    if step != AUTO_STEP:
+        return step
+    hist = case_or_history if isinstance(case_or_history, History) else history(case_or_history)
+    truth = hist.frame[LABEL].to_numpy()
+    fitting = STEP_CANDIDATES[0]
+    for candidate in STEP_CANDIDATES:
+        try:
+            g = grid(hist, train_window, candidate)
+        except ParameterError:  # too little history for this step, and so for longer ones
+            break
+        fitting = candidate
+        bounds = hist.position(g.points)
+        measurable = [
+            enough(hist.task, truth[lo:hi][~np.isnan(truth[lo:hi])])
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        if np.mean(measurable) >= 0.5:
+            return candidate
+    return fitting
