@@ -6,6 +6,12 @@
 * :mod:`~prodready.engine.numpy_engine`: profiles of in-memory pandas/numpy data.
 * :mod:`~prodready.engine.store`: one JSON file per profile set (never pickle).
 
+* :mod:`~prodready.engine.duckdb_engine` (``profile_files``, ``layouts_from_files``): Parquet or
+  CSV files larger than memory; :mod:`~prodready.engine.spark_engine` (``profile_table``,
+  ``layouts_from_table``, extra ``prodready[spark]``): Spark tables. Both share the SQL of
+  :mod:`~prodready.engine.sql` and are imported on first use, so importing this package never
+  imports duckdb or pyspark.
+
 Drift from two profiles: ``prodready.stats.drift.numeric_drift_from_profiles`` and
 ``categorical_drift_from_profiles``.
 """
@@ -58,3 +64,21 @@ __all__ = [
     "profile_values",
     "save_profiles",
 ]
+
+
+_LAZY = {
+    "profile_files": "prodready.engine.duckdb_engine",
+    "layouts_from_files": "prodready.engine.duckdb_engine",
+    "profile_table": "prodready.engine.spark_engine",
+    "layouts_from_table": "prodready.engine.spark_engine",
+}
+
+
+def __getattr__(name: str):
+    """The DuckDB and Spark engines' functions, imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'prodready.engine' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
