@@ -7,19 +7,20 @@ through the same validation, so an audit never sees data that breaks the contrac
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 import yaml
 from pydantic import ValidationError
 
-from prodready.data.readers import read_table
+from prodready.data.readers import read_table, read_tables, table_format
 from prodready.data.validation import check_overlap, infer_features, prepare
-from prodready.errors import CaseFileError
+from prodready.errors import CaseFileError, DataError
 from prodready.spec import Business, CaseSpec, Columns, Feature, Task
 
 CASE_FILE_NAMES = ("case.yaml", "case.yml")
@@ -64,6 +65,14 @@ class Case:
     @property
     def business(self) -> Business | None:
         return self.spec.business
+
+    def data_files(self, role: Literal["training", "serving"]) -> tuple[Path, ...]:
+        """The files ``role``'s data was read from (every match of a glob, sorted); empty for a
+        case built in memory. Resolved again from the case file, so it names the files there now.
+        """
+        if self.path is None:
+            return ()
+        return tuple(data_files(self.path, self.spec).get(role, ()))
 
     @property
     def labelled_serving(self) -> pd.DataFrame:
@@ -156,7 +165,11 @@ def _guess_type(frame: pd.DataFrame, column: str) -> str:
 
 
 def load_case(path: str | Path) -> Case:
-    """Read a case file (or a folder holding ``case.yaml``) and the data files it names."""
+    """Read a case file (or a folder holding ``case.yaml``) and the data files it names.
+
+    A data path may be a glob (``serving_log/*.parquet``, ``logs/**/*.csv``): its matches, sorted
+    by path, are read into one frame; :func:`data_files` lists them without reading them.
+    """
     case_file = _find_case_file(Path(path))
     text = _read_text(case_file)
     try:
@@ -182,26 +195,106 @@ def load_case(path: str | Path) -> Case:
             fix="start from the sample case: prodready sample card_fraud --out DIR",
         )
     spec = _validate_spec(raw, where=str(case_file), text=text)
-    paths = {}
+    frames: dict[str, pd.DataFrame] = {}
+    shown_as: dict[str, str] = {}
     for role in ("training", "serving"):
-        relative = getattr(spec, role).path
-        if not relative:
+        pattern = getattr(spec, role).path
+        if not pattern:
             raise CaseFileError(
                 f"{role}.path is missing",
                 where=str(case_file),
                 expected=f"{role}: {{path: FILE.parquet}} (CSV or Parquet, relative to the case)",
                 fix=f"add the {role} file's path to the case file",
             )
-        paths[role] = (case_file.parent / relative).resolve()
-    training = read_table(paths["training"], name=_shown(paths["training"], case_file))
-    serving = read_table(paths["serving"], name=_shown(paths["serving"], case_file))
-    names = (_shown(paths["training"], case_file), _shown(paths["serving"], case_file))
+        files = _resolve(case_file, role, pattern)
+        shown = [_shown(f, case_file) for f in files]
+        if is_glob(pattern):
+            count = f"{len(files)} file" + ("s" if len(files) > 1 else "")
+            shown_as[role] = f"{pattern} ({count})"  # not ending in .csv: no line numbers
+            where = f"{case_file}, {role}.path {pattern!r}"
+            frames[role] = read_tables(files, name=where, names=shown)
+        else:
+            shown_as[role] = shown[0]
+            frames[role] = read_table(files[0], name=shown[0])
+    training, serving = frames.pop("training"), frames.pop("serving")
+    names = (shown_as["training"], shown_as["serving"])
     case = Case.from_spec(spec, training, serving, names=names, path=case_file)
     del training, serving
     # Arrow's allocator keeps the freed buffers of the file reads for reuse; hand them back so a
     # loaded 10M-event case holds its frames, not twice their size.
     pa.default_memory_pool().release_unused()
     return case
+
+
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+def is_glob(path: str) -> bool:
+    """Whether a case's data path is a glob pattern (``*``, ``?``, ``[...]`` or ``**``)."""
+    return any(c in GLOB_CHARACTERS for c in path)
+
+
+def data_files(case_file: Path, spec: CaseSpec) -> dict[str, list[Path]]:
+    """Role -> the data files a case file names, resolved, without reading any data.
+
+    A plain path gives itself (even if it does not exist: reading it says so); a glob gives its
+    matches that are files, sorted by path. Roles without a path are left out. Never raises on a
+    bad pattern (``load_case`` does, with the reason), so it suits hashing the case's files.
+    """
+    folder = Path(case_file).parent
+    files = {}
+    for role in ("training", "serving"):
+        pattern = getattr(spec, role).path
+        if pattern:
+            matches = _expand(folder, pattern) if is_glob(pattern) else [folder / pattern]
+            files[role] = [p.resolve() for p in matches if not is_glob(pattern) or p.is_file()]
+    return files
+
+
+def _expand(folder: Path, pattern: str) -> list[Path]:
+    """Every match of ``pattern`` (relative to ``folder`` unless absolute; ``**`` recursive),
+    sorted by path (plain character order, so part-00002 comes before part-00010)."""
+    base = glob.escape(str(folder.resolve()))  # a folder named "[x]" is not a pattern
+    full = pattern if Path(pattern).is_absolute() else f"{base}/{pattern}"
+    return sorted((Path(p) for p in glob.glob(full, recursive=True)), key=str)
+
+
+def _resolve(case_file: Path, role: str, pattern: str) -> list[Path]:
+    """The files to read for ``role``: a plain path as is, a glob's checked matches."""
+    folder = case_file.parent
+    if not is_glob(pattern):
+        return [(folder / pattern).resolve()]
+    where = f"{case_file}, {role}.path {pattern!r}"
+    matches = _expand(folder, pattern)
+    if not matches:
+        raise DataError(
+            "the pattern matches no file",
+            where=where,
+            expected="at least one CSV or Parquet file (the pattern is relative to the case file)",
+            fix="check the folder and the pattern, e.g. serving_log/*.parquet; use ** for files "
+            "in sub-folders (serving_log/**/*.parquet)",
+        )
+    folders = [m for m in matches if m.is_dir()]
+    if folders:
+        raise DataError(
+            "the pattern matches a folder, not only data files",
+            where=where,
+            found=f"{len(folders)} folder(s), first {_shown(folders[0].resolve(), case_file)}",
+            fix="end the pattern with the files' extension, e.g. serving_log/*.parquet",
+        )
+    files = [m.resolve() for m in matches]
+    for path in files:
+        try:
+            table_format(path.name)
+        except DataError:
+            raise DataError(
+                "the pattern matches a file that is neither CSV nor Parquet",
+                where=where,
+                found=_shown(path, case_file),
+                fix="end the pattern with the data files' extension, e.g. serving_log/*.parquet "
+                "(Spark's _SUCCESS and .crc files are then left out)",
+            ) from None
+    return files
 
 
 def _shown(path: Path, case_file: Path) -> str:

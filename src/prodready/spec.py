@@ -45,9 +45,13 @@ class _Strict(BaseModel):
 
 
 class DataSource(_Strict):
-    """Where a data set lives: a CSV or Parquet file, relative to the case file."""
+    """Where a data set lives: a CSV or Parquet file or a glob of them, relative to the case."""
 
-    path: str | None = Field(None, description="CSV or Parquet file, relative to the case file")
+    path: str | None = Field(
+        None,
+        description="CSV or Parquet file, or a glob of files with the same columns "
+        "(serving_log/*.parquet; ** for sub-folders), relative to the case file",
+    )
 
 
 class Columns(_Strict):

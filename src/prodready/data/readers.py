@@ -1,4 +1,4 @@
-"""Read one data set (CSV or Parquet) into pandas, turning every read failure into a clear message.
+"""Read one data set (CSV or Parquet, one file or several) into pandas, with clear messages.
 
 Readers know files, not the case contract: what a column must hold is checked in
 :mod:`prodready.data.validation`.
@@ -6,12 +6,15 @@ Readers know files, not the case contract: what a column must hold is checked in
 
 from __future__ import annotations
 
+import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from prodready.errors import DataError
 
@@ -125,10 +128,126 @@ def _read_parquet(data: bytes | Path, name: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(data if isinstance(data, Path) else io.BytesIO(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _unreadable_parquet(exc, name) from None
+
+
+def table_columns(path: Path, *, name: str) -> list[str]:
+    """The column names of a CSV or Parquet file, read from its header or footer only."""
+    if table_format(name) == "parquet":
+        try:
+            return list(pq.read_schema(path).names)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise DataError(
+                "the file is not a readable Parquet file (corrupt, cut off, or another format)",
+                where=name,
+                found=str(exc).strip().splitlines()[0][:200],
+                fix="write the file again, or remove it from the folder the pattern matches",
+            ) from None
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8-sig", errors="replace").strip()
+    return next(csv.reader([header]), []) if header else []
+
+
+def read_tables(paths: Sequence[Path], *, name: str, names: Sequence[str]) -> pd.DataFrame:
+    """Read several files of one format and the same columns into one frame, in the given order.
+
+    ``name`` is what messages call the set (e.g. the glob as the case wrote it) and ``names``
+    each file. Every file is checked the way :func:`read_table` checks one; columns are compared
+    from the headers (Parquet footers) before any data is read, so a wrong file fails fast. A
+    column's type may widen across files (int in one file, float in another; all-null in one
+    file): Arrow's permissive promotion decides. Parquet files are read from disk into Arrow
+    tables and converted to pandas once, so the set costs what one file of the same size costs.
+    """
+    if len(paths) == 1:
+        return read_table(paths[0], name=names[0])
+    kinds = {table_format(n) for n in names}
+    if len(kinds) > 1:
+        csvs = [n for n in names if table_format(n) == "csv"]
+        parquets = [n for n in names if table_format(n) == "parquet"]
         raise DataError(
-            "the file is not a readable Parquet file (corrupt, cut off, or another format)",
+            "the files mix CSV and Parquet",
             where=name,
-            expected="a Parquet file written by pandas, pyarrow, Spark or DuckDB",
-            found=str(exc).strip().splitlines()[0][:200],
-            fix="write the file again; if it is really CSV, give it a .csv extension",
+            expected="files of one format",
+            found=f"{len(csvs)} CSV (first {csvs[0]}) and {len(parquets)} Parquet "
+            f"(first {parquets[0]})",
+            fix="narrow the pattern to one format, e.g. *.parquet, or convert the odd files",
+        )
+    for path, shown in zip(paths, names, strict=True):
+        _check_file(path, shown)
+    first = table_columns(paths[0], name=names[0])
+    for path, shown in zip(paths[1:], names[1:], strict=True):
+        columns = table_columns(path, name=shown)
+        if set(columns) != set(first):
+            missing = [c for c in first if c not in columns]
+            extra = [c for c in columns if c not in first]
+            found = "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(map(repr, missing))}" if missing else "",
+                    f"extra {', '.join(map(repr, extra))}" if extra else "",
+                )
+                if part
+            )
+            raise DataError(
+                f"{shown} does not have the same columns as {names[0]}",
+                where=name,
+                expected=f"the columns of {names[0]} in every file",
+                found=f"{shown}: {found}",
+                fix="export every file with the same columns, or narrow the pattern to the "
+                "files that belong together",
+            )
+    if kinds == {"csv"}:
+        frames = [read_table(path, name=shown) for path, shown in zip(paths, names, strict=True)]
+        return pd.concat([f[first] for f in frames], ignore_index=True)
+    tables = []
+    for path, shown in zip(paths, names, strict=True):
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise _unreadable_parquet(exc, shown) from None
+        tables.append(table.select(first))
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(
+            "a column has incompatible types in different files",
+            where=name,
+            found=str(exc).strip().splitlines()[0][:300],
+            fix="export every file with the same column types (e.g. cast the column in the "
+            "query that writes the files)",
         ) from None
+    del tables
+    frame = table.to_pandas()
+    if len(frame) == 0:
+        raise DataError(
+            "the files have no rows",
+            where=name,
+            expected="at least one row of data",
+            fix="check that the export ran on the right table and was not filtered to nothing",
+        )
+    return frame
+
+
+def _check_file(path: Path, name: str) -> None:
+    if not path.exists():
+        raise DataError(
+            "the file does not exist (it was removed after the pattern was expanded)",
+            where=name,
+            fix="run again once the files are complete",
+        )
+    if path.stat().st_size == 0:
+        raise DataError(
+            "the file is empty (0 bytes)",
+            where=name,
+            fix="export the data again, or remove the empty file from the folder",
+        )
+
+
+def _unreadable_parquet(exc: Exception, name: str) -> DataError:
+    return DataError(
+        "the file is not a readable Parquet file (corrupt, cut off, or another format)",
+        where=name,
+        expected="a Parquet file written by pandas, pyarrow, Spark or DuckDB",
+        found=str(exc).strip().splitlines()[0][:200],
+        fix="write the file again; if it is really CSV, give it a .csv extension",
+    )

@@ -34,6 +34,8 @@ _SAMPLES = {"card_fraud": card_fraud, "delivery_time": delivery_time, "elec2": e
 CASE_FILE = "case.yaml"
 TRAINING_FILE = "training.parquet"
 SERVING_FILE = "serving_log.parquet"
+SERVING_PARTS_DIR = "serving_log"  # write(..., parts=K): serving_log/part-00000.parquet, ...
+SERVING_PARTS_GLOB = f"{SERVING_PARTS_DIR}/*.parquet"  # what the case file names then
 
 # Fixed writer options: the same frame always gives the same bytes (no write time is stored).
 _PARQUET_OPTIONS = {
@@ -102,6 +104,7 @@ def write(
     *,
     rows: int | None = None,
     seed: int | None = None,
+    parts: int | None = None,
 ) -> Path:
     """Generate sample ``name`` into ``out_dir`` (created if needed); return the case file's path.
 
@@ -109,6 +112,15 @@ def write(
     ``delivery_time``: 60,000 and 0; ``elec2`` is real data of a fixed size with nothing random,
     so it accepts only its defaults). Each file is written to a temporary name in the same folder
     and then renamed, so a reader never sees half a file.
+
+    ``parts=K`` (``card_fraud`` only) writes the serving log as ``serving_log/part-00000.parquet``
+    to ``part-{K-1:05d}.parquet``, each a later span of time, and the case file names
+    ``serving_log/*.parquet``; the training set stays one file (written slice by slice). The
+    data is generated time slice by time slice (:func:`prodready.samples.card_fraud.
+    generate_parts`), so memory stays bounded by one part plus a month of card history, whatever
+    ``rows`` is (100 million with parts=100 fits in well under 1.5 GB). ``rows`` still counts
+    every transaction of the year (training and serving). The rows differ from ``parts=None``
+    for the same seed; the same ``rows``, ``seed`` and ``parts`` give the same bytes.
     """
     module = _module(name)
     rows = module.DEFAULT_ROWS if rows is None else rows
@@ -123,12 +135,73 @@ def write(
     module.check_rows(rows)
     if hasattr(module, "check_seed"):
         module.check_seed(seed)
+    if parts is not None:
+        return _write_parts(name, module, Path(out_dir), int(rows), int(seed), parts)
     sample = module.generate(rows=int(rows), seed=int(seed))
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     _atomic(folder / TRAINING_FILE, lambda path: _write_parquet(sample.training, path))
     _atomic(folder / SERVING_FILE, lambda path: _write_parquet(sample.serving, path))
     case_text = module.case_yaml(rows=int(rows), seed=int(seed))
+    _atomic(folder / CASE_FILE, lambda path: path.write_text(case_text, encoding="utf-8"))
+    return folder / CASE_FILE
+
+
+def _write_parts(
+    name: str, module: ModuleType, folder: Path, rows: int, seed: int, parts: object
+) -> Path:
+    """Stream a sample whose generator can work slice by slice; see :func:`write`."""
+    if not hasattr(module, "generate_parts"):
+        raise ParameterError(
+            f"sample {name!r} cannot be written in parts",
+            where="parts",
+            expected="parts=None for this sample",
+            found=repr(parts),
+            fix="leave parts out, or use the card_fraud sample, which writes its serving log "
+            "in parts",
+        )
+    module.check_parts(parts)
+    parts = int(parts)  # type: ignore[call-overload]
+    part_dir = folder / SERVING_PARTS_DIR
+    part_dir.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+    training_target = folder / TRAINING_FILE
+    handle, temporary = tempfile.mkstemp(
+        dir=folder, prefix=f".{training_target.name}.", suffix=".tmp"
+    )
+    os.close(handle)
+    writer: pq.ParquetWriter | None = None
+    try:
+        for chunk in module.generate_parts(rows=rows, seed=seed, parts=parts):
+            if chunk.training is not None:
+                table = pa.Table.from_pandas(chunk.training, preserve_index=False)
+                if writer is None:
+                    options = {k: v for k, v in _PARQUET_OPTIONS.items() if k != "row_group_size"}
+                    writer = pq.ParquetWriter(temporary, table.schema, **options)
+                writer.write_table(
+                    table.cast(writer.schema), row_group_size=_PARQUET_OPTIONS["row_group_size"]
+                )
+                del table
+            if chunk.serving is not None:
+                part = part_dir / f"part-{chunk.part:05d}.parquet"
+                serving = chunk.serving
+                _atomic(part, lambda path, frame=serving: _write_parquet(frame, path))
+                written.add(part.name)
+            del chunk
+        if writer is not None:
+            writer.close()
+            writer = None
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, training_target)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    for stale in part_dir.glob("part-*.parquet"):  # from an earlier write with more parts
+        if stale.name not in written:
+            stale.unlink()
+    case_text = module.case_yaml(rows=rows, seed=seed, parts=parts)
     _atomic(folder / CASE_FILE, lambda path: path.write_text(case_text, encoding="utf-8"))
     return folder / CASE_FILE
 
