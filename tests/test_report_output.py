@@ -7,6 +7,7 @@ full report on the bundled sample is tests/test_report.py's.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -30,9 +31,10 @@ from prodready.report import (
     run_report,
 )
 from prodready.resources import notebooks_dir
+from prodready.results import markdown_text
 
 SCRIPT = "<script>alert(1)</script>"
-CASE_NAME = "<b>x</b>"
+CASE_NAME = "<b>x</b> [y](javascript:alert(2))"
 TRAINING_FILE = "train<i>&.parquet"  # a file name that is markup too: the footer shows it
 AUDITS_RUN = ["overview", "skew", "rollout", "monitoring", "review"]  # include_decay off
 LEAKY = "chargebacks_90d"  # the sample's leaked feature: high severity, named in the findings
@@ -216,6 +218,16 @@ def test_case_hashes_are_the_sha256_of_the_case_and_its_data(hostile_case: Path)
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in bundled.values())
 
 
+def test_case_hashes_name_every_file_a_glob_matches(tmp_path: Path) -> None:
+    case_file = prodready.samples.write("card_fraud", tmp_path, rows=20_000, parts=3)
+    hashes = case_hashes(case_file)
+    parts = [f"serving_log/part-0000{i}.parquet" for i in range(3)]
+    assert sorted(hashes) == sorted(["case.yaml", "training.parquet", *parts])
+    before = hashes[parts[1]]
+    (tmp_path / parts[1]).write_bytes((tmp_path / parts[1]).read_bytes() + b" ")
+    assert case_hashes(case_file)[parts[1]] != before  # one changed part: the report is stale
+
+
 # -- one small run with hostile names -----------------------------------------------------------
 def test_user_text_is_escaped_in_every_page(hostile_report: ReportResult) -> None:
     pages = [p for nb in hostile_report.notebooks for p in (nb.html, nb.executive_html)]
@@ -225,12 +237,13 @@ def test_user_text_is_escaped_in_every_page(hostile_report: ReportResult) -> Non
         text = page.read_text(encoding="utf-8")
         assert SCRIPT not in text, page.name
         assert "<b>x</b>" not in text, page.name
+        assert "javascript:alert(2)" in text and 'href="javascript' not in text, page.name
         assert "alert(1)" in text  # the name is shown, as text
     skew = (hostile_report.out_dir / f"{SKEW}.executive.html").read_text(encoding="utf-8")
     assert skew.count(escaped) >= 3  # findings, the drill-down heading, the tables
     assert "\\u003cscript\\u003ealert(1)" in skew  # plotly's JSON escapes it its own way
     summary = (hostile_report.out_dir / f"{SUMMARY}.executive.html").read_text(encoding="utf-8")
-    assert "<strong>&lt;b&gt;x&lt;/b&gt;</strong>: readiness from" in summary  # `say`
+    assert "<strong>&lt;b&gt;x&lt;/b&gt; [y](javascript:alert(2))</strong>: readiness" in summary
     # the artefacts keep the real names
     skew_json = json.loads((hostile_report.out_dir / "skew_audit.json").read_text("utf-8"))
     assert SCRIPT in json.dumps(skew_json, ensure_ascii=False)
@@ -367,3 +380,14 @@ def test_same_case_and_parameters_give_the_same_results(tmp_path: Path) -> None:
     executed = nbformat.read(runs[0].out_dir / f"{ROLLOUT}.ipynb", as_version=4)
     assert executed.metadata.papermill.parameters["replays"] == 20
     assert runs[0].pdf is None
+
+
+def test_markdown_text_renders_as_the_text_itself() -> None:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    hostile = (
+        "<b>x</b> [y](javascript:alert(2)) ![i](http://x/i.png) <http://z> www.example.com "
+        "$5 *a* _b_ `c` # d | e ~~f~~ 1. g \\h 14:00"
+    )
+    rendered = markdown2html_mistune(markdown_text(hostile))
+    assert rendered == f"<p>{html.escape(hostile, quote=False)}</p>\n"  # no markup at all

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from prodready.data.readers import read_table, read_tables, table_format
 from prodready.data.validation import check_overlap, infer_features, prepare
+from prodready.data.yaml_file import read_yaml_mapping
 from prodready.errors import CaseFileError, DataError
 from prodready.spec import Business, CaseSpec, Columns, Feature, Task
 
@@ -171,29 +172,13 @@ def load_case(path: str | Path) -> Case:
     by path, are read into one frame; :func:`data_files` lists them without reading them.
     """
     case_file = _find_case_file(Path(path))
-    text = _read_text(case_file)
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        raise CaseFileError(
-            "the case file is not valid YAML",
-            where=f"{case_file}{line}",
-            found=str(getattr(exc, "problem", None) or exc),
-            fix="check indentation (spaces, not tabs) and that every 'key: value' has a space "
-            "after the colon",
-        ) from None
-    if not isinstance(raw, dict):
-        raise CaseFileError(
-            "the case file does not describe a case",
-            where=str(case_file),
-            expected="a YAML mapping with name, task, training, serving, columns and features",
-            found=f"{type(raw).__name__}: {str(raw)[:80]!r}"
-            if raw is not None
-            else "an empty file",
-            fix="start from the sample case: prodready sample card_fraud --out DIR",
-        )
+    raw, text = read_yaml_mapping(
+        case_file,
+        kind="case file",
+        error=CaseFileError,
+        expected="a YAML mapping with name, task, training, serving, columns and features",
+        fix="start from the sample case: prodready sample card_fraud --out DIR",
+    )
     spec = _validate_spec(raw, where=str(case_file), text=text)
     frames: dict[str, pd.DataFrame] = {}
     shown_as: dict[str, str] = {}
@@ -324,17 +309,6 @@ def _find_case_file(path: Path) -> Path:
             fix="check the path; a case file is a YAML file such as case.yaml",
         )
     return path
-
-
-def _read_text(case_file: Path) -> str:
-    try:
-        return case_file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CaseFileError(
-            "the case file is not UTF-8 text",
-            where=str(case_file),
-            fix="save it as UTF-8; is this really the YAML case file and not a data file?",
-        ) from None
 
 
 def _validate_spec(raw: dict[str, Any], *, where: str, text: str | None = None) -> CaseSpec:

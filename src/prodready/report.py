@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prodready.errors import ParameterError, ProdreadyError
+from prodready.errors import CaseFileError, ParameterError, ProdreadyError
 from prodready.kernels import WarmKernels, execute
 from prodready.resources import notebooks_dir
 
@@ -236,12 +236,12 @@ def case_hashes(case_path: str | Path | None) -> dict[str, str]:
     """File name -> full sha256 of the case file and of every data file it names.
 
     Reads the case file's YAML only (not the data), so it is cheap enough to decide whether a
-    report is up to date. Data files are named as the case writes them (relative to its folder).
+    report is up to date. Data files are named relative to the case's folder; a glob gives one
+    entry per file it matches.
     None (or empty) is the bundled sample case.
     """
-    import yaml
-
-    from prodready.case import _find_case_file, _read_text, _validate_spec
+    from prodready.case import _find_case_file, _shown, _validate_spec, data_files
+    from prodready.data.yaml_file import read_yaml_mapping
 
     if case_path is None or str(case_path).strip() == "":
         from prodready.resources import sample_dir
@@ -252,20 +252,17 @@ def case_hashes(case_path: str | Path | None) -> dict[str, str]:
         case_file = _find_case_file(Path(case_path).expanduser())
     case_file = case_file.resolve()
     hashes = {case_file.name: file_sha256(case_file)}
-    text = _read_text(case_file)
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError:
+        raw, text = read_yaml_mapping(
+            case_file, kind="case file", error=CaseFileError, expected="", fix=""
+        )
+    except CaseFileError:
         return hashes  # load_case gives the clear error; the case file's hash still tells
-    if not isinstance(raw, dict):
-        return hashes
     spec = _validate_spec(raw, where=str(case_file), text=text)
-    for role in ("training", "serving"):
-        relative = getattr(spec, role).path
-        if relative:
-            data = (case_file.parent / relative).resolve()
+    for files in data_files(case_file, spec).values():  # a glob: every file it matches
+        for data in files:
             if data.is_file():
-                hashes[relative] = file_sha256(data)
+                hashes[_shown(data, case_file)] = file_sha256(data)
     return hashes
 
 

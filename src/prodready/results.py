@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -63,6 +65,21 @@ def to_json(value: Any) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     return value
+
+
+# CommonMark lets a backslash escape any ASCII punctuation; these are the ones that make markup
+# (links, emphasis, code, headings, lists, tables, maths with $ in Jupyter's renderer, and the
+# ":" of a bare URL, which the renderer would otherwise turn into a link).
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+
+
+def markdown_text(text: object) -> str:
+    """``text`` (a name or sentence that may hold user data) for a Markdown cell, shown exactly
+    as written and never as markup: ``<``, ``>`` and ``&`` become HTML entities and Markdown's
+    punctuation is backslash-escaped, so a column named ``<script>`` or ``[x](javascript:...)``
+    stays text, and ``$`` is not read as maths. Escape each piece of user text, then add your
+    own markup around it."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 def format_money(amount: float, currency: str | None = None) -> str:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
+from prodready.data.yaml_file import read_yaml_mapping
 from prodready.errors import ParameterError
 
 CASE_FILE_NAMES = ("case.yaml", "case.yml")
@@ -132,30 +132,13 @@ def _read_yaml(batch_file: Path) -> Any:
             expected="a YAML file listing cases: [{case: PATH}, ...]",
             fix="pass the batch file with --batch (see docs/batch.md)",
         )
-    try:
-        raw = yaml.safe_load(batch_file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise BatchFileError(
-            "the batch file is not UTF-8 text", where=str(batch_file), fix="save it as UTF-8"
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        raise BatchFileError(
-            "the batch file is not valid YAML",
-            where=f"{batch_file}{line}",
-            found=str(getattr(exc, "problem", None) or exc),
-            fix="check indentation (spaces, not tabs) and that every 'key: value' has a space "
-            "after the colon",
-        ) from None
-    if not isinstance(raw, dict):
-        raise BatchFileError(
-            "the batch file does not describe a batch",
-            where=str(batch_file),
-            expected="a YAML mapping with `cases:`, a list of {case: PATH, name, parameters}",
-            found=f"{type(raw).__name__}: {str(raw)[:80]!r}" if raw is not None else "nothing",
-            fix="start from the example in docs/batch.md",
-        )
+    raw, _ = read_yaml_mapping(
+        batch_file,
+        kind="batch file",
+        error=BatchFileError,
+        expected="a YAML mapping with `cases:`, a list of {case: PATH, name, parameters}",
+        fix="start from the example in docs/batch.md",
+    )
     return raw
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from prodready.errors import DataError, ParameterError
-from prodready.results import SEVERITY_ORDER, Finding, format_money, to_json
+from prodready.results import SEVERITY_ORDER, Finding, format_money, markdown_text, to_json
 
 if TYPE_CHECKING:  # for annotations only
     from prodready.readiness.scoring import Scorecard
@@ -397,7 +397,8 @@ class Roadmap:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: user text (feature names in the evidence) stays text, pipes included."""
+    return markdown_text(str(text).replace("\n", " "))
 
 
 def _money_of(rows: pd.DataFrame) -> tuple[float, str | None]:

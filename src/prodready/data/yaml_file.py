@@ -1,0 +1,55 @@
+"""Read a YAML file that must hold a mapping (a case file, a batch file), with one clear error.
+
+Every way such a file goes wrong (not UTF-8, not YAML, a list or nothing instead of a mapping)
+raises the caller's error class with the file, the line where YAML can tell it, and a fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prodready.errors import ProdreadyError
+
+
+def read_yaml_mapping(
+    path: Path, *, kind: str, error: type[ProdreadyError], expected: str, fix: str
+) -> tuple[dict[str, Any], str]:
+    """The mapping in ``path`` and the file's text (for line numbers in later messages).
+
+    ``kind`` names the file in messages ("case file"); ``expected`` and ``fix`` say what a
+    mapping of this kind holds and where to start from, for a file that holds something else.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise error(
+            f"the {kind} is not UTF-8 text",
+            where=str(path),
+            fix=f"save it as UTF-8; is this really the YAML {kind} and not a data file?",
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        raise error(
+            f"the {kind} is not valid YAML",
+            where=f"{path}{line}",
+            found=str(getattr(exc, "problem", None) or exc),
+            fix="check indentation (spaces, not tabs) and that every 'key: value' has a space "
+            "after the colon",
+        ) from None
+    if not isinstance(raw, dict):
+        found = f"{type(raw).__name__}: {str(raw)[:80]!r}" if raw is not None else "an empty file"
+        raise error(
+            f"the {kind} does not describe {'an' if kind[0] in 'aeiou' else 'a'} "
+            f"{kind.removesuffix(' file')}",
+            where=str(path),
+            expected=expected,
+            found=found,
+            fix=fix,
+        )
+    return raw, text
