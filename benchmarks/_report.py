@@ -77,9 +77,12 @@ except OSError:
 
 
 def machine() -> str:
+    """The machine, and how busy it was: other work on the cores inflates every time (the
+    15-minute load average when the figures are written; 1 per core is a fully used machine)."""
+    load = f", load average {os.getloadavg()[2]:.1f}" if hasattr(os, "getloadavg") else ""
     return (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{datetime.now(UTC):%Y-%m-%d}"
+        f"{platform.machine()}, {os.cpu_count()} cores{load}, Python "
+        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
     )
 
 
