@@ -17,13 +17,8 @@ machines; and the executive summary is printed to PDF by the local Chromium (:mo
 
 from __future__ import annotations
 
-import difflib
-import functools
-import hashlib
-import html
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -34,35 +29,45 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodready.errors import CaseFileError, ParameterError, ProdreadyError
+from prodready.files import TEMP_PREFIX, file_sha256, save_json, write_atomic
 from prodready.kernels import WarmKernels, execute
-from prodready.resources import notebooks_dir
+from prodready.notebooks import (
+    RESERVED_PARAMETERS,
+    check_parameters,
+    declared_parameters,
+    notebook_parameters,
+    report_notebooks,
+)
+from prodready.report_pages import FOOTER_CLASS, Footer, finish_footers, notebook_json, to_html
 
 if TYPE_CHECKING:  # heavy imports stay out of `import prodready.report` (notebooks import it)
     import nbformat
 
-NOTEBOOK_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.ipynb$")
+__all__ = [  # the report's API; parameters, pages and files live in their own modules
+    "FOOTER_CLASS",
+    "RESERVED_PARAMETERS",
+    "NotebookFailed",
+    "NotebookReport",
+    "NotebookStep",
+    "ReportResult",
+    "case_hashes",
+    "check_parameters",
+    "file_sha256",
+    "notebook_parameters",
+    "prepare_out_dir",
+    "report_notebooks",
+    "run_report",
+    "save_json",
+    "to_html",
+    "write_atomic",
+    "write_results",
+]
+
 EXECUTIVE_SUFFIX = ".executive.html"
 FAILED_SUFFIX = ".failed.ipynb"
 RESULTS_FILE = "results.json"
 PDF_FILE = "executive_summary.pdf"
 PDF_NOTEBOOK = "05_executive_summary"  # its executive page is printed to PDF_FILE
-RESERVED_PARAMETERS = ("case_path", "output_dir", "seed")  # run_report sets these itself
-FOOTER_CLASS = "prodready-footer"
-_TEMP_PREFIX = ".prodready-"
-_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (float, int),  # an int is a fine float (bool is refused separately)
-    "bool": (bool,),
-}
-
-# External scripts nbconvert's lab template (require.js, MathJax) and plotly's notebook renderer
-# (MathJax, one per figure) add. The report needs none of them; offline they would block the page.
-_EXTERNAL_SCRIPT = re.compile(
-    r"""<script\b[^>]*\bsrc\s*=\s*["']https?://[^"']*["'][^>]*>\s*</script>""", re.IGNORECASE
-)
-_PLOT_DIV = re.compile(r"<div\b[^>]*\bplotly-graph-div\b[^>]*>")
-_ID_ATTRIBUTE = re.compile(r'\bid="([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"')
 
 
 class NotebookFailed(ProdreadyError):
@@ -155,81 +160,6 @@ class ReportResult:
 
 
 # -- public API ---------------------------------------------------------------------------------
-def report_notebooks(directory: Path | None = None) -> list[Path]:
-    """The notebooks a report runs, in order: ``NN_name.ipynb`` files of the notebooks folder."""
-    folder = directory or notebooks_dir()
-    found = sorted(p for p in folder.iterdir() if p.is_file() and NOTEBOOK_NAME.match(p.name))
-    if not found:
-        raise ProdreadyError(
-            "there are no report notebooks",
-            where=str(folder),
-            expected="notebooks named like 00_case_overview.ipynb",
-            fix="reinstall prodready, or run from a full checkout",
-        )
-    return found
-
-
-def notebook_parameters(notebooks: Iterable[Path] | None = None) -> dict[str, str]:
-    """Every parameter the report notebooks declare -> its type name as papermill infers it.
-
-    The names come from the notebooks' ``parameters`` cells, so a new parameter in a notebook is
-    accepted everywhere (CLI, batch files) without a list to keep in step.
-    """
-    paths = tuple(notebooks) if notebooks is not None else tuple(report_notebooks())
-    found: dict[str, str] = {}
-    for path in paths:
-        for name, type_name in _declared(Path(path)).items():
-            found.setdefault(name, type_name)
-    return dict(sorted(found.items()))
-
-
-def check_parameters(
-    parameters: Mapping[str, Any],
-    *,
-    where: str,
-    allowed_folders: Sequence[Path] | None = None,
-    notebooks: Iterable[Path] | None = None,
-) -> dict[str, Any]:
-    """A validated copy of notebook parameter overrides, checked before any kernel starts.
-
-    Refuses names no notebook declares, the names ``run_report`` sets itself, values of the wrong
-    type (bool is not int; an int is accepted for a float and made one), and ``*_path`` values
-    that do not exist or lie outside every ``allowed_folders`` (resolved, symlinks followed;
-    None: anywhere). Paths come back absolute, since the kernels run in the output folder.
-    """
-    if not isinstance(parameters, Mapping):
-        raise ParameterError(
-            "the parameters are not a mapping",
-            where=where,
-            expected="name: value pairs, e.g. {replays: 200}",
-            found=f"{type(parameters).__name__}: {str(parameters)[:80]!r}",
-            fix="write the parameters as a mapping of names to values",
-        )
-    declared = notebook_parameters(notebooks)
-    valid = [name for name in declared if name not in RESERVED_PARAMETERS]
-    checked: dict[str, Any] = {}
-    for name, value in parameters.items():
-        if name in RESERVED_PARAMETERS:
-            raise ParameterError(
-                f"the parameter {name!r} cannot be set here",
-                where=where,
-                found=f"{name}: {value!r}",
-                fix="remove it: the report sets case_path, output_dir and seed itself "
-                "(give the case with --case or a batch file's case:, the seed with --seed or "
-                "seed:)",
-            )
-        if name not in declared:
-            close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-            raise ParameterError(
-                f"no report notebook has a parameter named {name!r}",
-                where=where,
-                expected=f"one of {', '.join(valid)}",
-                found=repr(name),
-                fix=f"{hint}correct or remove the name",
-            )
-        checked[name] = _checked_value(name, value, declared[name], where, allowed_folders)
-    return dict(sorted(checked.items()))
 
 
 def case_hashes(case_path: str | Path | None) -> dict[str, str]:
@@ -308,7 +238,7 @@ def run_report(
     out = prepare_out_dir(Path(out_dir))
     clock = time.perf_counter()
     started = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    footer = _Footer(hashes, overrides, seed, started)
+    footer = Footer(hashes, overrides, seed, started)
     with WarmKernels(out, len(paths)) as kernels:
         reports = _run_notebooks(
             paths,
@@ -330,7 +260,7 @@ def run_report(
         seed=seed,
     )
     pages = [p for nb in reports for p in (nb.html, nb.executive_html) if p is not None]
-    _finish_footers(pages, footer, time.perf_counter() - clock)
+    finish_footers(pages, footer, time.perf_counter() - clock)
     pdf_path = None
     if make_pdf:
         from prodready.pdf import html_to_pdf
@@ -362,7 +292,7 @@ def _run_notebooks(
     seed: int,
     executive: bool,
     overrides: Mapping[str, Any],
-    footer: _Footer,
+    footer: Footer,
     progress: Callable[[NotebookStep], None] | None,
 ) -> list[NotebookReport]:
     reports = []
@@ -371,7 +301,7 @@ def _run_notebooks(
             progress(NotebookStep(index, len(paths), notebook.name))
         step_start = time.perf_counter()
         before = _snapshot(out)
-        declared = _declared(notebook) if overrides else {}
+        declared = declared_parameters(notebook) if overrides else {}
         given = {k: v for k, v in overrides.items() if k in declared}
         ran = _run_one(
             notebook,
@@ -436,64 +366,7 @@ def write_results(
     return write_atomic(path, text + "\n")
 
 
-def save_json(data: Any, output_dir: str | Path, name: str) -> Path:
-    """Write ``data`` as indented JSON to ``output_dir/name`` atomically (creating the folder).
-
-    Notebooks write their artefacts with this, so a report's JSON is never half-written.
-    """
-    folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    return write_atomic(folder / name, text)
-
-
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write to a temporary file beside ``path``, then rename it over ``path``."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def to_html(nb: nbformat.NotebookNode, *, executive: bool = False, title: str | None = None) -> str:
-    """A self-contained HTML page of an executed notebook.
-
-    Plotly output must come from the ``notebook`` renderer (plotly.js inlined once). External
-    scripts are dropped and plot ids made deterministic, so the page renders offline and the same
-    run gives the same bytes. ``executive`` hides code, prompts and stderr (warnings).
-    """
-    import nbformat
-
-    exporter = _exporter(executive)
-    if executive:
-        nb = _without_stderr(nb)
-    resources = {"metadata": {"name": title}} if title else None
-    body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
-    return _deterministic_plot_ids(_EXTERNAL_SCRIPT.sub("", body))
-
-
 # -- internals ----------------------------------------------------------------------------------
-@functools.cache
-def _exporter(executive: bool) -> Any:
-    """One HTML exporter per kind, kept: building one loads and compiles its Jinja templates
-    (a fifth of a second, every page otherwise)."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab")
-    if executive:
-        exporter.exclude_input = True
-        exporter.exclude_input_prompt = True
-        exporter.exclude_output_prompt = True
-    return exporter
 
 
 def _check_case(case_path: str | Path | None) -> Path | None:
@@ -517,7 +390,7 @@ def prepare_out_dir(out: Path) -> Path:
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(prefix=_TEMP_PREFIX, dir=out):
+        with tempfile.TemporaryFile(prefix=TEMP_PREFIX, dir=out):
             pass  # can we create files here?
     except OSError as exc:
         raise ParameterError(
@@ -548,7 +421,7 @@ def _run_one(
     seed: int,
     executive: bool,
     parameters: Mapping[str, Any] | None = None,
-    footer: _Footer | None = None,
+    footer: Footer | None = None,
 ) -> _Ran:
     started = time.perf_counter()  # importing papermill counts as kernel overhead too
     from papermill.exceptions import PapermillExecutionError
@@ -558,7 +431,7 @@ def _run_one(
     given.update(parameters or {})
     # papermill saves as it goes (and, on failure, with the error marked) to a hidden temporary
     # file; only a finished notebook is renamed into view.
-    fd, temp_name = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{stem}-", suffix=".ipynb", dir=out)
+    fd, temp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{stem}-", suffix=".ipynb", dir=out)
     os.close(fd)
     temp = Path(temp_name)
     try:
@@ -591,7 +464,7 @@ def _run_one(
     execute_seconds = min(_cells_seconds(executed), papermill_seconds)
 
     converting = time.perf_counter()
-    executed_path = write_atomic(out / notebook.name, _ipynb(executed))
+    executed_path = write_atomic(out / notebook.name, notebook_json(executed))
     title = f"{stem} report"
     page = to_html(executed, title=title)
     html_path = write_atomic(out / f"{stem}.html", footer.add(page) if footer else page)
@@ -622,184 +495,11 @@ def _cells_seconds(nb: nbformat.NotebookNode) -> float:
     return total
 
 
-@functools.lru_cache(maxsize=64)
-def _declared_cached(path: str, mtime_ns: int) -> tuple[tuple[str, str], ...]:
-    import papermill
-
-    inferred = papermill.inspect_notebook(path)
-    return tuple((name, str(p.get("inferred_type_name") or "None")) for name, p in inferred.items())
-
-
-def _declared(notebook: Path) -> dict[str, str]:
-    """The parameters one notebook declares: name -> papermill's inferred type name."""
-    path = Path(notebook)
-    return dict(_declared_cached(str(path.resolve()), path.stat().st_mtime_ns))
-
-
-def _checked_value(
-    name: str,
-    value: Any,
-    type_name: str,
-    where: str,
-    allowed_folders: Sequence[Path] | None,
-) -> Any:
-    accepted = _PYTHON_TYPES.get(type_name)
-    if accepted is not None:
-        wrong_bool = isinstance(value, bool) and type_name != "bool"
-        if wrong_bool or not isinstance(value, accepted):
-            raise ParameterError(
-                f"the parameter {name!r} has the wrong type",
-                where=where,
-                expected=f"{_TYPE_WORDS.get(type_name, type_name)}",
-                found=f"{type(value).__name__} {value!r}",
-                fix=f"give {name} {_TYPE_EXAMPLES.get(type_name, 'a value of that type')}",
-            )
-        if type_name == "float":
-            value = float(value)
-    if name.endswith("_path") and isinstance(value, str) and value.strip():
-        value = str(_checked_path(name, value, where, allowed_folders))
-    return value
-
-
-_TYPE_WORDS = {
-    "str": "text (str)",
-    "int": "a whole number (int)",
-    "float": "a number (float)",
-    "bool": "true or false (bool)",
-}
-_TYPE_EXAMPLES = {
-    "str": 'text, e.g. "90D" (quote it in YAML when it looks like a number)',
-    "int": "a whole number without quotes or a decimal point, e.g. 200",
-    "float": "a number without quotes, e.g. 2000.0",
-    "bool": "true or false without quotes",
-}
-
-
-def _checked_path(
-    name: str, value: str, where: str, allowed_folders: Sequence[Path] | None
-) -> Path:
-    path = Path(value).expanduser().resolve()  # symlinks followed: a link cannot lead outside
-    if allowed_folders is not None:
-        folders = [Path(f).expanduser().resolve() for f in allowed_folders]
-        if not any(path.is_relative_to(folder) for folder in folders):
-            raise ParameterError(
-                f"the parameter {name!r} points outside the allowed folders",
-                where=where,
-                expected="a file inside " + ", ".join(str(f) for f in folders),
-                found=f"{value} (resolved: {path})",
-                fix="move the file into an allowed folder, or add its folder to allowed_folders",
-            )
-    if not path.is_file():
-        raise ParameterError(
-            f"the file of parameter {name!r} does not exist",
-            where=where,
-            found=str(path),
-            fix="check the path (a relative path is taken from the batch file's folder or the "
-            "current folder)",
-        )
-    return path
-
-
-def file_sha256(path: Path) -> str:
-    """Full sha256 of a file, read in 1 MiB blocks (data files can be large)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class _Footer:
-    """The footer every HTML page ends with: what made the page, all text escaped."""
-
-    def __init__(
-        self, hashes: Mapping[str, str], parameters: Mapping[str, Any], seed: int, started: str
-    ) -> None:
-        import prodready
-
-        self.version = prodready.__version__
-        self.hashes = dict(hashes)
-        self.parameters = {**parameters, "seed": seed}
-        self.started = started
-
-    def html(self, duration: float | None) -> str:
-        hashes = ", ".join(
-            f"<code>{digest[:12]}</code> {html.escape(name)}"
-            for name, digest in self.hashes.items()
-        )
-        parameters = ", ".join(
-            f"{html.escape(name)}={html.escape(json.dumps(value, ensure_ascii=False))}"
-            for name, value in self.parameters.items()
-        )
-        took = f"{duration:.1f} s" if duration is not None else "running"
-        return (
-            f'<footer class="{FOOTER_CLASS}" style="margin:2em 1em 1em;padding-top:.5em;'
-            'border-top:1px solid #ccc;color:#555;font:12px/1.5 sans-serif">'
-            f"<div>Made by prodready {html.escape(self.version)}.</div>"
-            f"<div>Data (sha256): {hashes}.</div>"
-            f"<div>Parameters: {parameters} (other parameters: the notebooks' defaults).</div>"
-            f"<div>Run started {html.escape(self.started)} UTC; run time "
-            f'<span class="prodready-run-time">{took}</span>.</div>'
-            "</footer>"
-        )
-
-    def add(self, page: str, duration: float | None = None) -> str:
-        """The page with the footer just before ``</body>`` (or appended)."""
-        at = page.rfind("</body>")
-        footer = self.html(duration) + "\n"
-        return page[:at] + footer + page[at:] if at >= 0 else page + footer
-
-
-_RUN_TIME = re.compile(r'<span class="prodready-run-time">running</span>')
-
-
-def _finish_footers(pages: Sequence[Path], footer: _Footer, duration: float) -> None:
-    """Put the whole run's duration into the footers written while it was running."""
-    done = f'<span class="prodready-run-time">{duration:.1f} s</span>'
-    for page in pages:
-        text = page.read_text(encoding="utf-8")
-        at = text.rfind(f'<footer class="{FOOTER_CLASS}"')
-        if at >= 0:
-            text = text[:at] + _RUN_TIME.sub(done, text[at:], count=1)
-            write_atomic(page, text)
-
-
-def _ipynb(nb: nbformat.NotebookNode) -> str:
-    import nbformat
-
-    for cell in nb.cells:  # papermill gives its injected cell a random id; keep reruns alike
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = "injected-parameters"
-    return nbformat.writes(nb)
-
-
-def _without_stderr(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    import copy
-
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = [
-                o
-                for o in cell.get("outputs", [])
-                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-            ]
-    return nb
-
-
-def _deterministic_plot_ids(html: str) -> str:
-    """Replace plotly's random div ids (uuid4) by ``plot-1``, ``plot-2``... in page order."""
-    ids = [m.group(1) for div in _PLOT_DIV.findall(html) if (m := _ID_ATTRIBUTE.search(div))]
-    for number, plot_id in enumerate(dict.fromkeys(ids), start=1):
-        html = html.replace(plot_id, f"plot-{number}")
-    return html
-
-
 def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
     return {
         p: (p.stat().st_mtime_ns, p.stat().st_size)
         for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(_TEMP_PREFIX)
+        if p.is_file() and not p.name.startswith(TEMP_PREFIX)
     }
 
 

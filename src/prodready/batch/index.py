@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from prodready.batch.runner import STAMP
-from prodready.report import EXECUTIVE_SUFFIX, PDF_FILE, RESULTS_FILE, write_atomic
+from prodready.files import write_atomic
+from prodready.report import EXECUTIVE_SUFFIX, PDF_FILE, RESULTS_FILE
 from prodready.results import format_money
 
 if TYPE_CHECKING:

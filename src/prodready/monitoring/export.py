@@ -12,8 +12,6 @@ derived, so :func:`load_monitors` checks it is a mapping and otherwise ignores i
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import yaml
 
 from prodready.errors import ParameterError
+from prodready.files import write_atomic
 from prodready.monitoring.rules import Monitor
 
 __all__ = ["FORMAT", "export_monitors", "load_monitors"]
@@ -93,16 +92,7 @@ def export_monitors(monitors, path: str | Path) -> Path:
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomic(target, text)
 
 
 def load_monitors(path: str | Path) -> list[Monitor]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from prodready.errors import DataError, ParameterError
+from prodready.files import write_atomic
 from prodready.results import SEVERITY_ORDER, Finding, format_money, markdown_text, to_json
 
 if TYPE_CHECKING:  # for annotations only
@@ -385,15 +385,7 @@ class Roadmap:
                 found=str(target.parent),
                 fix=f"create {target.parent} first or pick another path",
             )
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                self.items.to_csv(handle, index=False)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return write_atomic(target, self.items.to_csv(index=False, lineterminator="\n"))
 
 
 def _cell(text: str) -> str:
