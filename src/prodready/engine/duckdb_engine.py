@@ -33,6 +33,8 @@ from prodready.engine.sql import (
     bins_table,
     compute_layouts,
     compute_profiles,
+    first_line,
+    long_finite_sql,
 )
 from prodready.errors import DataError, ParameterError
 
@@ -149,9 +151,16 @@ class _DuckBackend:
             self.close()
             raise ParameterError(
                 "DuckDB does not accept these settings",
-                found=_first_line(err),
+                found=first_line(err),
                 fix="check memory_limit (e.g. '3GB'), threads and temp_directory",
             ) from err
+        try:
+            self.schema = self._open_view()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_view(self) -> dict[str, str]:
         self._run("LOAD icu")  # built into the duckdb wheel; time zones need it
         self._run("SET TimeZone = 'UTC'")
         reader = "read_parquet" if self.kind == "parquet" else "read_csv"
@@ -160,11 +169,9 @@ class _DuckBackend:
         self._run(f"CREATE VIEW {self.table} AS SELECT * FROM {reader}({listed}{options})")
         described = self._run(f"DESCRIBE SELECT * FROM {self.table}").fetchall()
         # Parquet: also read every file's footer now, so a damaged file is named up front
-        if self.kind == "parquet":
-            bad = self._unreadable()
-            if bad is not None:
-                raise self._error(_duckdb().Error("the file's footer cannot be read"))
-        self.schema = {row[0]: str(row[1]) for row in described}
+        if self.kind == "parquet" and self._unreadable() is not None:
+            raise self._error(_duckdb().IOException("the file's footer cannot be read"))
+        return {row[0]: str(row[1]) for row in described}
 
     # -- the SqlBackend protocol -------------------------------------------------------------
 
@@ -176,15 +183,19 @@ class _DuckBackend:
         except _duckdb().Error as err:
             raise self._error(err) from err
 
-    def binned(self, finite_values: str, layout: NumericLayout) -> str:
-        bins = bins_table(layout)
-        self.con.register("prodready_bins", bins)
+    def register(self, name: str, table: pa.Table) -> str:
+        self.con.register(name, table)
+        return name
+
+    def binned(self, wide: str, layouts: Sequence[NumericLayout]) -> str:
+        self.con.register("prodready_bins", bins_table(layouts))
         return (
-            f"(SELECT v.g AS g, b.j AS j, v.x AS x, b.e AS e, b.anchor AS anchor "
-            f"FROM ({finite_values}) AS v ASOF JOIN prodready_bins AS b ON v.x <= b.e) AS binned"
+            "(SELECT v.c AS c, v.g AS g, b.j AS j, v.x AS x, b.e AS e, b.anchor AS anchor "
+            f"FROM ({long_finite_sql(wide, len(layouts))}) AS v "
+            "ASOF JOIN prodready_bins AS b ON v.c = b.c AND v.x <= b.e) AS b"
         )
 
-    def sorted_batches(self, sql: str) -> Iterator[np.ndarray]:
+    def sorted_batches(self, sql: str, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         try:
             relation = self.con.sql(sql)
             stream = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
@@ -194,7 +205,10 @@ class _DuckBackend:
                     batch = reader.read_next_batch()
                 except StopIteration:
                     return
-                yield np.asarray(batch.column(0).to_numpy(zero_copy_only=False), dtype=np.float64)
+                yield (
+                    np.asarray(batch.column(0).to_numpy(zero_copy_only=False), dtype=np.int64),
+                    np.asarray(batch.column(1).to_numpy(zero_copy_only=False), dtype=np.float64),
+                )
         except _duckdb().Error as err:
             raise self._error(err) from err
 
@@ -209,19 +223,20 @@ class _DuckBackend:
 
     def _error(self, err: Exception) -> DataError:
         """A DuckDB error as a DataError naming the file that cannot be read, if one."""
-        where = self.where
-        for path in self.files:
-            if path in str(err):
-                where = path
-                break
-        else:
-            bad = self._unreadable()
-            if bad is not None:
-                where = bad
+        named = [path for path in self.files if path in str(err)]
+        bad = named[0] if named else self._unreadable()
+        if bad is None and not isinstance(err, _duckdb().IOException):
+            return DataError(
+                "could not be profiled by DuckDB",
+                where=self.where,
+                found=first_line(err),
+                fix="check the columns' types (numbers for numeric features, a timestamp for "
+                "by=); if they look right, convert the files to Parquet and try again",
+            )
         return DataError(
             f"cannot be read as {self.kind.upper()}",
-            where=where,
-            found=_first_line(err),
+            where=bad or self.where,
+            found=first_line(err),
             fix=f"check that the file is a complete, valid {self.kind.upper()} file "
             "(re-export it if it was cut short)",
         )
@@ -283,29 +298,6 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-
-
-def _for_column(err: Exception, name: str) -> Exception:
-    if isinstance(err, ParameterError):
-        return ParameterError(
-            err.problem,
-            where=f"column {name!r}",
-            expected=err.expected,
-            found=err.found,
-            fix=err.fix,
-        )
-    return err
-
-
-def _open(source, memory_limit, threads, temp_directory) -> _DuckBackend:
-    try:
-        return _DuckBackend(source, memory_limit, threads, temp_directory)
-    except (DataError, ParameterError):
-        raise
-
-
 def layouts_from_files(
     source,
     numeric: Sequence[str] = (),
@@ -322,7 +314,7 @@ def layouts_from_files(
 
     Numeric layouts read each column's sorted finite values twice (DuckDB sorts, spilling to
     disk when needed): the exact order statistics and numpy's ``np.std``."""
-    with _open(source, memory_limit, threads, temp_directory) as backend:
+    with _DuckBackend(source, memory_limit, threads, temp_directory) as backend:
         backend.require([*numeric, *categorical], numeric, None)
         return compute_layouts(
             backend,
@@ -330,7 +322,6 @@ def layouts_from_files(
             categorical,
             max_categories=max_categories,
             progress=progress,
-            for_column=_for_column,
         )
 
 
@@ -359,12 +350,10 @@ def profile_files(
         raise ParameterError(
             f"unknown period {freq!r}", expected="'MS' (calendar month) or 'D' (day)"
         )
-    with _open(source, memory_limit, threads, temp_directory) as backend:
+    with _DuckBackend(source, memory_limit, threads, temp_directory) as backend:
         numeric = [n for n, lay in layouts.items() if isinstance(lay, NumericLayout)]
         backend.require([*layouts, *([by] if by else [])], numeric, by)
-        profiles, rows = compute_profiles(
-            backend, layouts, by=by, freq=freq, progress=progress, for_column=_for_column
-        )
+        profiles, rows = compute_profiles(backend, layouts, by=by, freq=freq, progress=progress)
         source_info: dict[str, object] = {
             "engine": ENGINE,
             "rows": rows["rows"],

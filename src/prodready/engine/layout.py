@@ -348,3 +348,16 @@ def _bool(value) -> bool:
     if not isinstance(value, bool):
         raise DataError(f"expected true or false, found {value!r}")
     return value
+
+
+def for_column(err: Exception, name: str) -> Exception:
+    """``err`` with the column it is about as its place (other errors pass unchanged)."""
+    if isinstance(err, ParameterError):
+        return ParameterError(
+            err.problem,
+            where=f"column {name!r}",
+            expected=err.expected,
+            found=err.found,
+            fix=err.fix,
+        )
+    return err

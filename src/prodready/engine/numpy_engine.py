@@ -20,6 +20,7 @@ from prodready.engine.layout import (
     NumericLayout,
     categorical_layout,
     finite_sorted,
+    for_column,
     labels_as_text,
     numeric_layout,
 )
@@ -108,7 +109,7 @@ def layouts_for(
             else:
                 out[name] = categorical_layout(frame[name])
         except ParameterError as err:
-            raise _for_column(err, name) from err
+            raise for_column(err, name) from err
     return out
 
 
@@ -136,7 +137,7 @@ def profile_frame(
             try:
                 profiles[(None, name)] = profile_values(frame[name], layout)
             except ParameterError as err:
-                raise _for_column(err, name) from err
+                raise for_column(err, name) from err
         return ProfileSet(layouts=dict(layouts), profiles=profiles, source=source)
 
     starts = _period_starts(frame, by, freq)
@@ -156,7 +157,7 @@ def profile_frame(
                     for code in range(len(uniques))
                 ]
         except ParameterError as err:
-            raise _for_column(err, name) from err
+            raise for_column(err, name) from err
         for start, profile in zip(uniques, found, strict=True):
             profiles[(pd.Timestamp(start), name)] = profile
     return ProfileSet(layouts=dict(layouts), profiles=profiles, source=source)
@@ -223,9 +224,3 @@ def _require_column(frame: pd.DataFrame, name: str) -> None:
             f"column {name!r} is not in the data",
             expected="one of " + ", ".join(repr(c) for c in list(frame.columns)[:20]),
         )
-
-
-def _for_column(err: ParameterError, name: str) -> ParameterError:
-    return ParameterError(
-        err.problem, where=f"column {name!r}", expected=err.expected, found=err.found, fix=err.fix
-    )

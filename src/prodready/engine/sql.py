@@ -1,24 +1,26 @@
 """The one definition of a profile in SQL, shared by the DuckDB and Spark engines.
 
-Both SQL engines produce exactly what :mod:`prodready.engine.numpy_engine` produces, from the
-same SQL text: this module builds the queries (small functions returning SQL strings) and turns
-their small results (one row per group and bin, per group and label) into profiles. Only two
-things differ per dialect and live in the engines:
+Both SQL engines produce what :mod:`prodready.engine.numpy_engine` produces, from the same SQL
+text: this module builds the queries (small functions returning SQL strings) and turns their
+small results (one row per group and bin, per group and label) into profiles. Only two things
+differ per dialect and live in the engines:
 
 * how a value finds its bin (DuckDB: an ``ASOF JOIN`` on the bins' right edges; Spark:
   ``pyspark.ml.feature.Bucketizer`` on the negated values, see ``spark_engine``), i.e. the
-  relation ``binned(g, j, x, e, anchor)`` that :func:`bin_counts_sql` aggregates;
+  relation ``binned(c, g, j, x, e, anchor)`` that :func:`bin_counts_sql` aggregates;
 * how identifiers are quoted (:class:`Dialect`).
 
 Every value is read as ``CAST(column AS DOUBLE)``; ``NULL`` and ``NaN`` are missing, ``+/-inf``
-are ``nonfinite`` and stay out of the bins, as in the numpy engine. ``m2`` is computed in a
-second pass (sum of squared deviations from the group's mean), never as ``sum(x^2) - n mean^2``.
+are ``nonfinite`` and stay out of the bins, as in the numpy engine. The numeric columns are
+profiled together: a first scan for the moments (:func:`numeric_stats_sql`), a second for the
+bins and ``m2`` (sum of squared deviations from the group's mean, joined in from the first
+scan; never ``sum(x^2) - n mean^2``).
 
 Layouts need the reference's exact order statistics and ``np.std`` to the last bit. A SQL engine
-streams the sorted finite values once (:func:`numeric_layout_from_sorted`), picks the order
-statistics at :func:`~prodready.engine.layout.layout_positions` and reproduces numpy's pairwise
-summation (:class:`PairwiseSum`), then streams them a second time for the squared deviations:
-the layout is then bit-identical to :func:`~prodready.engine.layout.numeric_layout`'s.
+streams the sorted finite values (:class:`LayoutBuilder`), picks the order statistics at
+:func:`~prodready.engine.layout.layout_positions` and replays numpy's pairwise summation
+(:class:`PairwiseSum`) for the mean and the squared deviations: the layout is then
+bit-identical to :func:`~prodready.engine.layout.numeric_layout`'s.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from prodready.engine.layout import (
     CategoricalLayout,
     Layout,
     NumericLayout,
+    for_column,
     layout_positions,
     numeric_layout_from_sorted_positions,
 )
@@ -45,8 +48,10 @@ from prodready.stats.drift import _require_two
 __all__ = [
     "DUCKDB",
     "FREQUENCIES",
+    "KEEP_SORTED",
     "SPARK",
     "Dialect",
+    "LayoutBuilder",
     "PairwiseSum",
     "SqlBackend",
     "bin_counts_sql",
@@ -56,11 +61,16 @@ __all__ = [
     "categorical_profiles",
     "compute_layouts",
     "compute_profiles",
+    "counts_of",
+    "finite_counts_sql",
+    "long_finite_sql",
+    "means_table",
     "numeric_layout_from_sorted",
     "numeric_profiles",
     "numeric_stats_sql",
-    "numeric_values_sql",
     "rows_sql",
+    "sorted_finite_sql",
+    "wide_values_sql",
 ]
 
 FREQUENCIES = {"MS": "month", "D": "day"}
@@ -113,66 +123,128 @@ def _timed(dialect: Dialect, by: str | None) -> str:
     return "" if by is None else f" WHERE {dialect.quote(by)} IS NOT NULL"
 
 
-def numeric_values_sql(
-    dialect: Dialect, table: str, column: str, by: str | None, freq: str = "MS"
+def wide_values_sql(
+    dialect: Dialect, table: str, columns: Sequence[str], by: str | None, freq: str = "MS"
 ) -> str:
-    """``(g, x)``: each row's group and value as a double (rows without a time left out)."""
-    return (
-        f"SELECT {group_sql(dialect, by, freq)} AS g, CAST({dialect.quote(column)} AS DOUBLE) AS x"
-        f" FROM {table}{_timed(dialect, by)}"
+    """``g, x0, x1, ...``: each row's group and the numeric columns as doubles (``x{c}`` for
+    ``columns[c]``; rows without a time left out)."""
+    values = ", ".join(
+        f"CAST({dialect.quote(name)} AS DOUBLE) AS x{c}" for c, name in enumerate(columns)
+    )
+    return f"SELECT {group_sql(dialect, by, freq)} AS g, {values} FROM {table}{_timed(dialect, by)}"
+
+
+def numeric_stats_sql(wide: str, count: int) -> str:
+    """Per group, for each numeric column ``c`` of :func:`wide_values_sql`, in one scan:
+    ``missing{c}``, ``nonfinite{c}``, ``n{c}``, ``minimum{c}``, ``maximum{c}``, ``mean{c}``.
+    (``m2`` comes with the bins, in the second scan: :func:`bin_counts_sql`.)"""
+    parts = []
+    for c in range(count):
+        x, finite = f"x{c}", is_finite(f"x{c}")
+        parts += [
+            f"COUNT(CASE WHEN {is_missing(x)} THEN 1 END) AS missing{c}",
+            f"COUNT(CASE WHEN {is_infinite(x)} THEN 1 END) AS nonfinite{c}",
+            f"COUNT(CASE WHEN {finite} THEN 1 END) AS n{c}",
+            f"MIN(CASE WHEN {finite} THEN {x} END) AS minimum{c}",
+            f"MAX(CASE WHEN {finite} THEN {x} END) AS maximum{c}",
+            f"AVG(CASE WHEN {finite} THEN {x} END) AS mean{c}",
+        ]
+    sep = ",\n  "
+    return f"SELECT g,\n  {sep.join(parts)}\nFROM ({wide}) AS v GROUP BY g"
+
+
+def means_table(stats: pa.Table, count: int) -> pa.Table:
+    """``c, g, mean`` of every column and group with finite values, from
+    :func:`numeric_stats_sql`'s result: what the second scan subtracts."""
+    cs, gs, means = [], [], []
+    for c in range(count):
+        n = np.asarray(stats.column(f"n{c}").to_numpy(zero_copy_only=False), dtype=np.int64)
+        keep = pa.array(n > 0)
+        cs.append(np.full(int(np.count_nonzero(n > 0)), c, dtype=np.int64))
+        gs.append(stats.column("g").filter(keep))
+        means.append(stats.column(f"mean{c}").filter(keep))
+    g_type = stats.schema.field("g").type
+    return pa.table(
+        {
+            "c": pa.array(np.concatenate(cs) if cs else np.empty(0, dtype=np.int64)),
+            "g": pa.chunked_array([chunk for g in gs for chunk in g.chunks], type=g_type),
+            "mean": pa.chunked_array(
+                [chunk for m in means for chunk in m.chunks], type=pa.float64()
+            ),
+        }
     )
 
 
-def numeric_stats_sql(values: str) -> str:
-    """Per group: missing, nonfinite, n, minimum, maximum, mean, and m2 in a second pass."""
-    finite = is_finite("x")
+def long_finite_sql(wide: str, count: int) -> str:
+    """``c, g, x``: the finite values of every numeric column of :func:`wide_values_sql`,
+    stacked (``c`` = the column's number)."""
+    parts = [
+        f"SELECT {c} AS c, g, x{c} AS x FROM w WHERE {is_finite(f'x{c}')}" for c in range(count)
+    ]
+    return f"WITH w AS ({wide})\n" + "\nUNION ALL\n".join(parts)
+
+
+def bin_counts_sql(binned: str, means: str) -> str:
+    """Per column, group and bin: values, values on the bin's right edge, their sum of
+    ``x - anchor`` and their sum of squared deviations from the group's mean (``m2`` is the
+    sum over the bins: a second pass, never ``sum(x^2) - n mean^2``). ``binned`` is a FROM
+    item aliased ``b`` yielding ``c, g, j`` (bin), ``x``, ``e`` (the bin's right edge, +inf for
+    the last) and ``anchor`` (``edges[max(j - 1, 0)]``); ``means`` holds :func:`means_table`."""
     return f"""
-WITH v AS ({values}),
-s AS (
-  SELECT g,
-    COUNT(CASE WHEN {is_missing("x")} THEN 1 END) AS missing,
-    COUNT(CASE WHEN {is_infinite("x")} THEN 1 END) AS nonfinite,
-    COUNT(CASE WHEN {finite} THEN 1 END) AS n,
-    MIN(CASE WHEN {finite} THEN x END) AS minimum,
-    MAX(CASE WHEN {finite} THEN x END) AS maximum,
-    AVG(CASE WHEN {finite} THEN x END) AS mean
-  FROM v GROUP BY g
-),
-d AS (
-  SELECT v.g AS g, SUM((v.x - s.mean) * (v.x - s.mean)) AS m2
-  FROM v JOIN s ON v.g = s.g
-  WHERE {is_finite("v.x")}
-  GROUP BY v.g
-)
-SELECT s.g AS g, s.missing AS missing, s.nonfinite AS nonfinite, s.n AS n,
-  s.minimum AS minimum, s.maximum AS maximum, s.mean AS mean, d.m2 AS m2
-FROM s LEFT JOIN d ON s.g = d.g"""
+SELECT b.c AS c, b.g AS g, b.j AS j, COUNT(*) AS values_in_bin,
+  COUNT(CASE WHEN b.x = b.e THEN 1 END) AS on_edge,
+  SUM(b.x - b.anchor) AS offset_sum,
+  SUM((b.x - m.mean) * (b.x - m.mean)) AS m2_part
+FROM {binned} JOIN {means} AS m ON b.c = m.c AND b.g = m.g
+GROUP BY b.c, b.g, b.j"""
 
 
-def finite_values_sql(values: str) -> str:
-    """The finite values of ``values`` (``g, x``)."""
-    return f"SELECT g, x FROM ({values}) AS v WHERE {is_finite('x')}"
+def finite_counts_sql(dialect: Dialect, table: str, columns: Sequence[str]) -> str:
+    """One row: the number of finite values of each column (``n0``, ``n1``, ...)."""
+    counts = ", ".join(
+        f"COUNT(CASE WHEN {is_finite(f'CAST({dialect.quote(name)} AS DOUBLE)')} THEN 1 END) AS n{c}"
+        for c, name in enumerate(columns)
+    )
+    return f"SELECT {counts} FROM {table}"
 
 
-def bin_counts_sql(binned: str) -> str:
-    """Per group and bin: values, values on the bin's right edge, and their sum of
-    ``x - anchor``. ``binned`` yields ``g, j`` (bin), ``x``, ``e`` (the bin's right edge,
-    +inf for the last) and ``anchor`` (``edges[max(j - 1, 0)]``)."""
-    return f"""
-SELECT g, j, COUNT(*) AS values_in_bin,
-  COUNT(CASE WHEN x = e THEN 1 END) AS on_edge,
-  SUM(x - anchor) AS offset_sum
-FROM {binned} GROUP BY g, j"""
+def sorted_finite_sql(dialect: Dialect, table: str, columns: Sequence[str]) -> str:
+    """``c, x``: the finite values of the columns, sorted by column, then value."""
+    long = long_finite_sql(wide_values_sql(dialect, table, columns, None), len(columns))
+    return f"SELECT c, x FROM ({long}) AS f ORDER BY c, x"
 
 
 def categorical_counts_sql(
-    dialect: Dialect, table: str, column: str, by: str | None, freq: str = "MS"
+    dialect: Dialect, table: str, columns: Sequence[str], by: str | None, freq: str = "MS"
 ) -> str:
-    """Per group and label (as stored, NULL included): the number of rows."""
-    col = dialect.quote(column)
+    """Per group and label (as stored, with its type; NULL included), for every column
+    ``columns[c]`` in one scan (``GROUPING SETS``): the number of rows. Column ``c``'s rows
+    are those with ``grouped{c} = 0``, its labels in ``label{c}``."""
+    labels = ", ".join(f"{dialect.quote(name)} AS label{c}" for c, name in enumerate(columns))
+    inner = (
+        f"SELECT {group_sql(dialect, by, freq)} AS g, {labels} FROM {table}{_timed(dialect, by)}"
+    )
+    count = len(columns)
+    shown = ", ".join(f"label{c}" for c in range(count))
+    grouped = ", ".join(f"GROUPING(label{c}) AS grouped{c}" for c in range(count))
+    sets = ", ".join(f"(g, label{c})" for c in range(count))
     return (
-        f"SELECT {group_sql(dialect, by, freq)} AS g, {col} AS label, COUNT(*) AS rows_with_label"
-        f" FROM {table}{_timed(dialect, by)} GROUP BY 1, 2"
+        f"SELECT g, {shown}, {grouped}, COUNT(*) AS rows_with_label FROM ({inner}) AS v"
+        f" GROUP BY GROUPING SETS ({sets})"
+    )
+
+
+def counts_of(result: pa.Table, column: int) -> pa.Table:
+    """Column number ``column``'s part of :func:`categorical_counts_sql`'s result, as
+    ``g, label, rows_with_label``."""
+    grouped = np.asarray(result.column(f"grouped{column}").to_numpy(zero_copy_only=False))
+    part = result.filter(pa.array(grouped == 0))
+    return pa.table(
+        {
+            "g": part.column("g"),
+            "label": part.column(f"label{column}"),
+            "rows_with_label": part.column("rows_with_label"),
+        }
     )
 
 
@@ -181,25 +253,18 @@ def rows_sql(dialect: Dialect, table: str, by: str | None) -> str:
     return f"SELECT COUNT(*) AS total_rows, {timed} AS timed_rows FROM {table}"
 
 
-def finite_count_sql(values: str) -> str:
-    return f"SELECT COUNT(*) AS n FROM ({finite_values_sql(values)}) AS f"
-
-
-def sorted_finite_sql(values: str) -> str:
-    return f"SELECT x FROM ({finite_values_sql(values)}) AS f ORDER BY x"
-
-
-def bins_table(layout: NumericLayout) -> pa.Table:
-    """One row per bin ``j = 0..len(edges)``: its right edge ``e`` (+inf for the last bin) and
-    ``anchor``. Bin ``j`` holds ``(e[j-1], e[j]]``: the smallest right edge ``>= x``."""
-    edges = layout.edges
-    return pa.table(
-        {
-            "j": pa.array(np.arange(edges.size + 1, dtype=np.int64)),
-            "e": pa.array(np.append(edges, np.inf)),
-            "anchor": pa.array(np.concatenate((edges[:1], edges))),
-        }
-    )
+def bins_table(layouts: Sequence[NumericLayout]) -> pa.Table:
+    """One row per column ``c`` and bin ``j = 0..len(edges)``: the bin's right edge ``e``
+    (+inf for the last bin) and ``anchor``. Bin ``j`` holds ``(e[j-1], e[j]]``: the smallest
+    right edge ``>= x``."""
+    parts = {"c": [], "j": [], "e": [], "anchor": []}
+    for c, layout in enumerate(layouts):
+        edges = layout.edges
+        parts["c"].append(np.full(edges.size + 1, c, dtype=np.int64))
+        parts["j"].append(np.arange(edges.size + 1, dtype=np.int64))
+        parts["e"].append(np.append(edges, np.inf))
+        parts["anchor"].append(np.concatenate((edges[:1], edges)))
+    return pa.table({k: pa.array(np.concatenate(v)) for k, v in parts.items()})
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,25 +290,29 @@ def _floats(column) -> np.ndarray:
 
 
 def numeric_profiles(
-    layout: NumericLayout, stats: pa.Table, bins: pa.Table
+    layout: NumericLayout, stats: pa.Table, bins: pa.Table, column: int = 0
 ) -> dict[pd.Timestamp | None, NumericProfile]:
-    """Profiles per group from :func:`numeric_stats_sql` and :func:`bin_counts_sql` results."""
+    """Profiles per group of numeric column number ``column`` from :func:`numeric_stats_sql`
+    and :func:`bin_counts_sql` results."""
+    c = np.asarray(bins.column("c").to_numpy(zero_copy_only=False), dtype=np.int64)
+    bins = bins.filter(pa.array(c == column))
     size = layout.edges.size + 1
-    stat_groups = _groups(stats.column("g"))
-    at = {g: i for i, g in enumerate(stat_groups)}
+    at = {g: i for i, g in enumerate(_groups(stats.column("g")))}
     counts = np.zeros((len(at), size), dtype=np.int64)
     on_edge = np.zeros((len(at), size), dtype=np.int64)
     offsets = np.zeros((len(at), size), dtype=np.float64)
+    m2 = np.zeros((len(at), size), dtype=np.float64)
     if bins.num_rows:
         rows = np.array([at[g] for g in _groups(bins.column("g"))], dtype=np.int64)
         j = np.asarray(bins.column("j").to_numpy(zero_copy_only=False), dtype=np.int64)
         counts[rows, j] = np.asarray(bins.column("values_in_bin").to_numpy(), dtype=np.int64)
         on_edge[rows, j] = np.asarray(bins.column("on_edge").to_numpy(), dtype=np.int64)
         offsets[rows, j] = _floats(bins.column("offset_sum"))
-    n = stats.column("n").to_pylist()
-    missing = stats.column("missing").to_pylist()
-    nonfinite = stats.column("nonfinite").to_pylist()
-    floats = {k: _floats(stats.column(k)) for k in ("minimum", "maximum", "mean", "m2")}
+        m2[rows, j] = _floats(bins.column("m2_part"))
+    n = stats.column(f"n{column}").to_pylist()
+    missing = stats.column(f"missing{column}").to_pylist()
+    nonfinite = stats.column(f"nonfinite{column}").to_pylist()
+    floats = {k: _floats(stats.column(f"{k}{column}")) for k in ("minimum", "maximum", "mean")}
     out = {}
     for g, i in at.items():
         empty = n[i] == 0
@@ -258,7 +327,7 @@ def numeric_profiles(
             minimum=np.nan if empty else float(floats["minimum"][i]),
             maximum=np.nan if empty else float(floats["maximum"][i]),
             mean=np.nan if empty else float(floats["mean"][i]),
-            m2=np.nan if empty else float(floats["m2"][i]),
+            m2=np.nan if empty else float(np.sum(m2[i])),
         )
     return out
 
@@ -462,32 +531,78 @@ class PairwiseSum:
         return float(below[0])
 
 
-def numeric_layout_from_sorted(
-    n: int, batches: Callable[[], Iterable[np.ndarray]]
-) -> NumericLayout:
-    """The layout of ``n`` finite values given in ascending order by ``batches()`` (called
-    twice: order statistics and the sum, then the squared deviations): bit-identical to
-    :func:`~prodready.engine.layout.numeric_layout` of the same values, ``std`` included."""
-    _require_two(int(n), "reference")
-    positions = layout_positions(n)
-    picked = np.empty(positions.size)
-    total = PairwiseSum(n)
-    seen = 0
-    for chunk in batches():
+KEEP_SORTED = 16_000_000
+"""Up to this many values (128 MB), the sorted values of the first pass are kept for the
+second, so the data are sorted once; above, they are streamed (and sorted) twice."""
+
+
+class LayoutBuilder:
+    """Builds one numeric layout from its ``n`` finite values, fed in ascending order:
+    :meth:`add` (order statistics and numpy's pairwise sum), then, if
+    :attr:`needs_second_pass`, :meth:`add_again` with the same values in the same order (the
+    squared deviations; when ``n <= keep`` the first pass's values are kept instead), then
+    :meth:`layout`. Bit-identical to :func:`~prodready.engine.layout.numeric_layout`."""
+
+    def __init__(self, n: int, keep: int | None = None) -> None:
+        _require_two(int(n), "reference")
+        keep = KEEP_SORTED if keep is None else keep
+        self.n = int(n)
+        self._positions = layout_positions(self.n)
+        self._picked = np.empty(self._positions.size)
+        self._total = PairwiseSum(self.n)
+        self._squares = PairwiseSum(self.n)
+        self._seen = 0
+        self._kept: list[np.ndarray] | None = [] if self.n <= keep else None
+        self._mean: float | None = None
+
+    @property
+    def needs_second_pass(self) -> bool:
+        return self._kept is None
+
+    def add(self, chunk: np.ndarray) -> None:
         chunk = np.asarray(chunk, dtype=np.float64)
+        positions, seen = self._positions, self._seen
         lo, hi = np.searchsorted(positions, [seen, seen + chunk.size])
-        picked[lo:hi] = chunk[positions[lo:hi] - seen]
-        total.add(chunk)
-        seen += chunk.size
-    mean = total.total() / n
-    squares = PairwiseSum(n)
+        self._picked[lo:hi] = chunk[positions[lo:hi] - seen]
+        self._total.add(chunk)
+        self._seen += chunk.size
+        if self._kept is not None:
+            self._kept.append(chunk)
+
+    def _first_mean(self) -> float:
+        if self._mean is None:
+            self._mean = self._total.total() / self.n
+        return self._mean
+
+    def add_again(self, chunk: np.ndarray) -> None:
+        deviations = np.asarray(chunk, dtype=np.float64) - self._first_mean()
+        self._squares.add(deviations * deviations)
+
+    def layout(self) -> NumericLayout:
+        if self._kept is not None:
+            kept, self._kept = self._kept, []
+            for chunk in kept:
+                self.add_again(chunk)
+        std = float(np.sqrt(self._squares.total() / self.n))
+        picked = self._picked
+        return numeric_layout_from_sorted_positions(
+            self.n, self._positions, picked, float(picked[0]), float(picked[-1]), std
+        )
+
+
+def numeric_layout_from_sorted(
+    n: int, batches: Callable[[], Iterable[np.ndarray]], *, keep: int | None = None
+) -> NumericLayout:
+    """The layout of ``n`` finite values given in ascending order by ``batches()`` (called a
+    second time when ``n > keep``): bit-identical to
+    :func:`~prodready.engine.layout.numeric_layout` of the same values, ``std`` included."""
+    builder = LayoutBuilder(n, keep)
     for chunk in batches():
-        deviations = np.asarray(chunk, dtype=np.float64) - mean
-        squares.add(deviations * deviations)
-    std = float(np.sqrt(squares.total() / n))
-    return numeric_layout_from_sorted_positions(
-        n, positions, picked, float(picked[0]), float(picked[-1]), std
-    )
+        builder.add(chunk)
+    if builder.needs_second_pass:
+        for chunk in batches():
+            builder.add_again(chunk)
+    return builder.layout()
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,23 +610,37 @@ def numeric_layout_from_sorted(
 
 
 class SqlBackend(Protocol):
-    """What an engine gives the shared driver: its dialect, a query runner and binning."""
+    """What an engine gives the shared driver: its dialect, a query runner, binning and
+    sorted streams."""
 
     dialect: Dialect
     table: str  # the data, as a name usable in FROM
 
     def query(self, sql: str) -> pa.Table: ...
 
-    def binned(self, finite_values: str, layout: NumericLayout) -> str:
-        """A FROM item yielding ``g, j, x, e, anchor`` for the finite values ``(g, x)``."""
+    def register(self, name: str, table: pa.Table) -> str:
+        """Make a small Arrow table usable in FROM; returns its name."""
         ...
 
-    def sorted_batches(self, sql: str) -> Iterator[np.ndarray]: ...
+    def binned(self, wide: str, layouts: Sequence[NumericLayout]) -> str:
+        """A FROM item yielding ``c, g, j, x, e, anchor`` for the finite values of the numeric
+        columns ``x{c}`` of ``wide`` (:func:`wide_values_sql`), on ``layouts[c]``."""
+        ...
+
+    def sorted_batches(self, sql: str, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(c, x)`` arrays of a query's ``rows`` rows, in the query's order, a chunk at a
+        time (never all at once when ``rows > KEEP_SORTED``)."""
+        ...
 
 
 def _tick(progress: Progress | None, fraction: float, message: str) -> None:
     if progress is not None:
         progress(min(max(float(fraction), 0.0), 1.0), message)
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:4])
+    return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
 def compute_profiles(
@@ -521,35 +650,38 @@ def compute_profiles(
     by: str | None,
     freq: str,
     progress: Progress | None,
-    for_column: Callable[[Exception, str], Exception],
 ) -> tuple[dict[tuple[Any, str], Profile], dict[str, int]]:
-    """All profiles (per group and column) and the row counts for the source."""
+    """All profiles (per group and column) and the row counts of the source: one query for
+    the numeric columns' moments, one for their bins, one per categorical column."""
     dialect, table = backend.dialect, backend.table
     _tick(progress, 0.0, "counting rows")
     rows = backend.query(rows_sql(dialect, table, by)).to_pylist()[0]
-    counts = {"rows": int(rows["total_rows"]), "timed": int(rows["timed_rows"])}
+    row_counts = {"rows": int(rows["total_rows"]), "timed": int(rows["timed_rows"])}
     profiles: dict[tuple[Any, str], Profile] = {}
-    total = max(len(layouts), 1)
-    for i, (name, layout) in enumerate(layouts.items()):
-        _tick(progress, i / total, f"profiling column {name!r} ({i + 1} of {len(layouts)})")
-        try:
-            if isinstance(layout, NumericLayout):
-                values = numeric_values_sql(dialect, table, name, by, freq)
-                stats = backend.query(numeric_stats_sql(values))
-                bins = backend.query(
-                    bin_counts_sql(backend.binned(finite_values_sql(values), layout))
-                )
-                found: Mapping[Any, Profile] = numeric_profiles(layout, stats, bins)
-            else:
-                found = categorical_profiles(
-                    layout, backend.query(categorical_counts_sql(dialect, table, name, by, freq))
-                )
-        except ParameterError as err:
-            raise for_column(err, name) from err
-        for group, profile in found.items():
-            profiles[(group, name)] = profile
+    numeric = [name for name, lay in layouts.items() if isinstance(lay, NumericLayout)]
+    categorical = [name for name in layouts if name not in numeric]
+    steps = 3
+    if numeric:
+        wide = wide_values_sql(dialect, table, numeric, by, freq)
+        _tick(progress, 0.0, f"moments of {len(numeric)} numeric columns ({_names(numeric)})")
+        stats = backend.query(numeric_stats_sql(wide, len(numeric)))
+        _tick(progress, 1 / steps, f"bins of {len(numeric)} numeric columns")
+        binned = backend.binned(wide, [layouts[name] for name in numeric])  # type: ignore[misc]
+        means = backend.register("prodready_means", means_table(stats, len(numeric)))
+        bins = backend.query(bin_counts_sql(binned, means))
+        for c, name in enumerate(numeric):
+            found = numeric_profiles(layouts[name], stats, bins, c)  # type: ignore[arg-type]
+            for group, profile in found.items():
+                profiles[(group, name)] = profile
+    if categorical:
+        _tick(progress, 2 / steps, f"categories of {len(categorical)} columns")
+        counts = backend.query(categorical_counts_sql(dialect, table, categorical, by, freq))
+        for c, name in enumerate(categorical):
+            found = categorical_profiles(layouts[name], counts_of(counts, c))  # type: ignore[arg-type]
+            for group, profile in found.items():
+                profiles[(group, name)] = profile
     _tick(progress, 1.0, f"profiled {len(layouts)} columns")
-    return profiles, counts
+    return profiles, row_counts
 
 
 def compute_layouts(
@@ -559,27 +691,70 @@ def compute_layouts(
     *,
     max_categories: int,
     progress: Progress | None,
-    for_column: Callable[[Exception, str], Exception],
+    for_column: Callable[[Exception, str], Exception] = for_column,
 ) -> dict[str, Layout]:
-    """Layouts of the listed columns (numeric first, then categorical), as ``layouts_for``."""
+    """Layouts of the listed columns (numeric first, then categorical), as ``layouts_for``:
+    one count, one sorted stream of all numeric columns (a second one only for columns of more
+    than :data:`KEEP_SORTED` values), one query per categorical column."""
     dialect, table = backend.dialect, backend.table
-    names = [*numeric, *categorical]
+    numeric, categorical = list(numeric), [c for c in categorical if c not in numeric]
     out: dict[str, Layout] = {}
-    for i, name in enumerate(names):
-        _tick(progress, i / max(len(names), 1), f"layout of column {name!r}")
-        try:
-            if name in numeric:
-                values = numeric_values_sql(dialect, table, name, None)
-                n = int(backend.query(finite_count_sql(values)).column("n")[0].as_py())
-                _require_two(n, "reference")
-                ordered = sorted_finite_sql(values)
-                out[name] = numeric_layout_from_sorted(
-                    n, lambda ordered=ordered: backend.sorted_batches(ordered)
-                )
-            else:
-                counts = backend.query(categorical_counts_sql(dialect, table, name, None))
-                out[name] = categorical_layout_from_counts(counts, max_categories)
-        except ParameterError as err:
-            raise for_column(err, name) from err
-    _tick(progress, 1.0, f"built {len(names)} layouts")
+    steps = 2
+    if numeric:
+        _tick(progress, 0.0, f"sorting {len(numeric)} numeric columns ({_names(numeric)})")
+        finite = backend.query(finite_counts_sql(dialect, table, numeric)).to_pylist()[0]
+        builders: list[LayoutBuilder] = []
+        for c, name in enumerate(numeric):
+            try:
+                builders.append(LayoutBuilder(int(finite[f"n{c}"])))
+            except ParameterError as err:
+                raise for_column(err, name) from err
+        done: dict[int, NumericLayout] = {}
+
+        def finish(c: int) -> None:  # a column's values are all in: free the kept values
+            if not builders[c].needs_second_pass:
+                try:
+                    done[c] = builders[c].layout()
+                except ParameterError as err:
+                    raise for_column(err, numeric[c]) from err
+                builders[c] = LayoutBuilder(2)  # drop the kept values
+
+        ordered = sorted_finite_sql(dialect, table, numeric)
+        current = -1
+        for columns, values in backend.sorted_batches(ordered, sum(b.n for b in builders)):
+            starts = np.flatnonzero(np.diff(columns, prepend=-1))
+            for start, stop in zip(starts, [*starts[1:], columns.size], strict=True):
+                c = int(columns[start])
+                if c != current and current >= 0:
+                    finish(current)
+                current = c
+                builders[c].add(values[start:stop])
+        if current >= 0:
+            finish(current)
+        for c, name in enumerate(numeric):
+            if c not in done:
+                builder = builders[c]
+                again = sorted_finite_sql(dialect, table, [name])
+                for _, values in backend.sorted_batches(again, builder.n):
+                    builder.add_again(values)
+                try:
+                    done[c] = builder.layout()
+                except ParameterError as err:
+                    raise for_column(err, name) from err
+            out[name] = done[c]
+    if categorical:
+        _tick(progress, 1 / steps, f"categories of {len(categorical)} columns")
+        counts = backend.query(categorical_counts_sql(dialect, table, categorical, None))
+        for c, name in enumerate(categorical):
+            try:
+                out[name] = categorical_layout_from_counts(counts_of(counts, c), max_categories)
+            except ParameterError as err:
+                raise for_column(err, name) from err
+    _tick(progress, 1.0, f"built {len(out)} layouts")
     return out
+
+
+def first_line(err: Exception) -> str:
+    """The first line of an engine's error (DuckDB's and Spark's run long) for our messages."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

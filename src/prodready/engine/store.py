@@ -15,7 +15,7 @@ from pathlib import Path
 
 from prodready.engine.profile import ProfileSet
 from prodready.errors import DataError, ParameterError
-from prodready.report import write_atomic
+from prodready.files import write_atomic
 
 __all__ = ["FORMAT", "VERSION", "load_profiles", "save_profiles"]
 
