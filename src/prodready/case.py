@@ -18,28 +18,85 @@ import pyarrow as pa
 import yaml
 from pydantic import ValidationError
 
-from prodready.data.readers import read_table, read_tables, table_format
-from prodready.data.validation import check_overlap, infer_features, prepare
+from prodready.data.readers import (
+    check_tables,
+    duckdb_connection,
+    parquet_column_stats,
+    read_table,
+    read_tables,
+    sample_tables,
+    scan_sql,
+    table_format,
+    table_rows,
+)
+from prodready.data.validation import (
+    _require_columns,
+    _Where,
+    check_overlap,
+    infer_features,
+    prepare,
+)
 from prodready.data.yaml_file import read_yaml_mapping
-from prodready.errors import CaseFileError, DataError
+from prodready.errors import CaseFileError, DataError, ParameterError
 from prodready.spec import Business, CaseSpec, Columns, Feature, Task
 
 CASE_FILE_NAMES = ("case.yaml", "case.yml")
+DEFAULT_SAMPLE_ROWS = 500_000
+
+
+@dataclass(frozen=True)
+class ServingSource:
+    """A serving log that stays on disk (``load_case(..., lazy=True)``).
+
+    ``files``: the log's files (Parquet or CSV), sorted; ``rows``: rows in the whole log;
+    ``sample_rows``: rows held in ``case.serving`` (a uniform random sample drawn with ``seed``,
+    in time order; all rows when the log is that small).
+    """
+
+    files: tuple[Path, ...]
+    rows: int
+    sample_rows: int
+    seed: int
+
+    @property
+    def is_sample(self) -> bool:
+        """True when ``case.serving`` holds only part of the log."""
+        return self.sample_rows < self.rows
+
+    def describe(self) -> str:
+        """ "a uniform sample of 500,000 of the 10,000,000 serving rows", or "all 215,261
+        serving rows" when the sample is the whole log."""
+        if not self.is_sample:
+            return f"all {self.rows:,} serving rows"
+        return f"a uniform sample of {self.sample_rows:,} of the {self.rows:,} serving rows"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Case:
-    """A case ready to audit. Frames are canonical (see :mod:`prodready.data.validation`)."""
+    """A case ready to audit. Frames are canonical (see :mod:`prodready.data.validation`).
+
+    ``serving_source`` is None when ``serving`` is the whole serving log; for a case loaded with
+    ``lazy=True`` it names the log's files and ``serving`` holds a uniform sample of them.
+    """
 
     spec: CaseSpec
     training: pd.DataFrame
     serving: pd.DataFrame
     path: Path | None = None  # the case file; None for a case built in memory
+    serving_source: ServingSource | None = None
 
     def __repr__(self) -> str:
+        source = self.serving_source
+        if source is None:
+            serving = f"serving={len(self.serving):,} rows"
+        else:
+            serving = (
+                f"serving={source.rows:,} rows on disk (a sample of {source.sample_rows:,} "
+                "in memory)"
+            )
         return (
             f"Case({self.spec.name!r}, task={self.spec.task}, training={len(self.training):,} "
-            f"rows, serving={len(self.serving):,} rows, features={len(self.spec.features)})"
+            f"rows, {serving}, features={len(self.spec.features)})"
         )
 
     # -- the contract in the user's words ------------------------------------------------------
@@ -90,6 +147,7 @@ class Case:
         *,
         names: tuple[str, str] = ("training data", "serving log"),
         path: Path | None = None,
+        serving_source: ServingSource | None = None,
     ) -> Case:
         """Validate both frames against ``spec``; ``names`` are what messages call them."""
         check_overlap(training, serving, names)
@@ -98,6 +156,7 @@ class Case:
             training=prepare(training, spec, role="training", source=names[0]),
             serving=prepare(serving, spec, role="serving", source=names[1]),
             path=path,
+            serving_source=serving_source,
         )
 
     @classmethod
@@ -165,12 +224,36 @@ def _guess_type(frame: pd.DataFrame, column: str) -> str:
     return "categorical"
 
 
-def load_case(path: str | Path) -> Case:
+def load_case(
+    path: str | Path,
+    *,
+    lazy: bool = False,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    seed: int = 0,
+) -> Case:
     """Read a case file (or a folder holding ``case.yaml``) and the data files it names.
 
     A data path may be a glob (``serving_log/*.parquet``, ``logs/**/*.csv``): its matches, sorted
     by path, are read into one frame; :func:`data_files` lists them without reading them.
+
+    ``lazy=True`` leaves the serving log on disk: its files are checked from their schemas
+    (columns the case names, with types the audits can use; for Parquet also missing ids,
+    timestamps and scores, and score and label ranges, from the row groups' statistics), its
+    rows are counted (Parquet: from the footers), and ``case.serving`` holds a uniform random
+    sample of ``sample_rows`` of them (drawn with ``seed``; all rows when the log is smaller),
+    in time order and validated like a whole log. ``case.serving_source`` names the files; the
+    skew audit then profiles the whole log with DuckDB. Memory is bounded by the sample, the
+    training data and DuckDB's limit (2 GB, spilling to a temporary folder).
     """
+    if lazy and (
+        isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 2
+    ):
+        raise ParameterError(
+            "sample_rows must be a whole number of at least 2",
+            where="sample_rows",
+            found=repr(sample_rows),
+            fix="pass the number of serving rows to hold in memory, e.g. 500_000",
+        )
     case_file = _find_case_file(Path(path))
     raw, text = read_yaml_mapping(
         case_file,
@@ -182,6 +265,7 @@ def load_case(path: str | Path) -> Case:
     spec = _validate_spec(raw, where=str(case_file), text=text)
     frames: dict[str, pd.DataFrame] = {}
     shown_as: dict[str, str] = {}
+    source: ServingSource | None = None
     for role in ("training", "serving"):
         pattern = getattr(spec, role).path
         if not pattern:
@@ -193,6 +277,23 @@ def load_case(path: str | Path) -> Case:
             )
         files = _resolve(case_file, role, pattern)
         shown = [_shown(f, case_file) for f in files]
+        if lazy and role == "serving":
+            where = f"{case_file}, {role}.path {pattern!r}" if is_glob(pattern) else shown[0]
+            if is_glob(pattern):
+                count = f"{len(files)} file" + ("s" if len(files) > 1 else "")
+                shown_as[role] = f"{pattern} ({count})"
+            else:
+                shown_as[role] = shown[0]
+            frames[role], source = _lazy_serving(
+                spec,
+                files,
+                shown,
+                where=where,
+                called=shown_as[role],
+                sample_rows=sample_rows,
+                seed=seed,
+            )
+            continue
         if is_glob(pattern):
             count = f"{len(files)} file" + ("s" if len(files) > 1 else "")
             shown_as[role] = f"{pattern} ({count})"  # not ending in .csv: no line numbers
@@ -203,12 +304,179 @@ def load_case(path: str | Path) -> Case:
             frames[role] = read_table(files[0], name=shown[0])
     training, serving = frames.pop("training"), frames.pop("serving")
     names = (shown_as["training"], shown_as["serving"])
-    case = Case.from_spec(spec, training, serving, names=names, path=case_file)
+    case = Case.from_spec(
+        spec, training, serving, names=names, path=case_file, serving_source=source
+    )
     del training, serving
     # Arrow's allocator keeps the freed buffers of the file reads for reuse; hand them back so a
     # loaded 10M-event case holds its frames, not twice their size.
     pa.default_memory_pool().release_unused()
     return case
+
+
+_NUMBER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "BOOLEAN",
+)
+
+
+def _is_number_type(kind: str) -> bool:
+    return kind in _NUMBER_TYPES or kind.startswith("DECIMAL")
+
+
+def _lazy_serving(
+    spec: CaseSpec,
+    files: list[Path],
+    shown: list[str],
+    *,
+    where: str,
+    called: str,
+    sample_rows: int,
+    seed: int,
+) -> tuple[pd.DataFrame, ServingSource]:
+    """The serving log's checks that need no full read, its row count and its sample."""
+    import tempfile
+
+    columns = check_tables(files, name=where, names=shown)
+    # the same message as the eager loader for a column the case names but the log lacks
+    _require_columns(pd.DataFrame(columns=columns), spec, "serving", _Where(called, pd.DataFrame()))
+    with tempfile.TemporaryDirectory(prefix="prodready-lazy-") as temp:
+        con = duckdb_connection(temp)
+        try:
+            try:
+                described = con.execute(f"DESCRIBE SELECT * FROM {scan_sql(files)}").fetchall()
+            except Exception as exc:  # duckdb.Error: a file its reader refuses
+                raise DataError(
+                    "the files cannot be read together",
+                    where=where,
+                    found=str(exc).strip().splitlines()[0][:300],
+                    fix="export every file with the same columns and column types",
+                ) from None
+            types = {row[0]: str(row[1]) for row in described}
+            _check_types(spec, types, where)
+            rows = table_rows(files, names=shown, con=con)
+            total = int(sum(rows))
+            if total == 0:
+                raise DataError(
+                    "the files have no rows",
+                    where=where,
+                    expected="at least one row of data",
+                    fix="check that the export ran on the right table and was not filtered to "
+                    "nothing",
+                )
+            if table_format(shown[0]) == "parquet":
+                _check_statistics(spec, files, where, types)
+            sample = sample_tables(
+                files,
+                name=where,
+                names=shown,
+                rows=rows,
+                sample_rows=sample_rows,
+                seed=seed,
+                con=con,
+            )
+        finally:
+            con.close()
+    source = ServingSource(
+        files=tuple(files), rows=total, sample_rows=min(sample_rows, total), seed=seed
+    )
+    return sample, source
+
+
+def _check_types(spec: CaseSpec, types: dict[str, str], where: str) -> None:
+    """Column types the whole-log audits can use, from the files' schemas."""
+    cols = spec.columns
+
+    def refuse(column: str, expected: str, fix: str) -> None:
+        raise DataError(
+            f"column {column!r} holds {types[column]} values in the serving files",
+            where=where,
+            expected=expected,
+            fix=fix,
+        )
+
+    stamp = types[cols.timestamp]
+    if not (stamp.startswith("TIMESTAMP") or stamp == "DATE"):
+        refuse(
+            cols.timestamp,
+            "a timestamp column (Parquet timestamp, or ISO 8601 text DuckDB recognises in CSV)",
+            "write the timestamps as a timestamp type, or load the case without lazy",
+        )
+    # the whole-log queries read the timestamp and the numeric features as they are; the other
+    # columns are used from the sample only, which the loader converts as usual
+    for column in [f.name for f in spec.features if f.type == "numeric"]:
+        if column and column in types and not _is_number_type(types[column]):
+            refuse(
+                column,
+                "numbers",
+                "write the column as numbers (the lazy path reads it as is), declare the feature "
+                "categorical, or load the case without lazy",
+            )
+
+
+def _check_statistics(spec: CaseSpec, files: list[Path], where: str, types: dict[str, str]):
+    """What the loader checks on every row that Parquet's row-group statistics answer: no
+    missing timestamp, id or score; binary labels 0/1 and scores in [0, 1]."""
+    cols = spec.columns
+    wanted = [c for c in (cols.timestamp, cols.id, cols.prediction, cols.challenger) if c]
+    wanted = [c for c in wanted if c in types]
+    stats = parquet_column_stats(files, [*wanted, cols.label])
+    what = {
+        cols.timestamp: ("row(s) have no timestamp", "a timestamp on every row"),
+        cols.id: ("row(s) have no id", "an id on every row"),
+    }
+    for column in wanted:
+        nulls = stats[column]["nulls"]
+        if nulls:
+            problem, expected = what.get(
+                column, ("score(s) are empty", "a finite score on every row")
+            )
+            raise DataError(
+                f"{nulls:,} {problem}",
+                where=f"{where}, column {column!r}",
+                expected=expected,
+                found="empty values (counted from the files' statistics)",
+                fix="fill in or drop those rows",
+            )
+    if spec.task != "binary":
+        return
+    for column in (cols.prediction, cols.challenger):
+        if column and column in types and _is_number_type(types[column]):
+            if types[column] == "BOOLEAN":
+                continue
+            low, high = stats[column]["min"], stats[column]["max"]
+            if low is not None and (low < 0 or high > 1):
+                raise DataError(
+                    "score(s) are outside [0, 1]",
+                    where=f"{where}, column {column!r}",
+                    expected="probabilities between 0 and 1 for a binary task",
+                    found=f"range {low:g} to {high:g} (from the files' statistics)",
+                    fix="log the model's probability, not a raw margin or logit "
+                    "(apply the sigmoid 1 / (1 + exp(-x)) to logits)",
+                )
+    label = stats[cols.label]
+    numeric_label = _is_number_type(types.get(cols.label, "")) and types[cols.label] != "BOOLEAN"
+    outside = label["min"] is not None and (label["min"] < 0 or label["max"] > 1)
+    if numeric_label and outside:
+        raise DataError(
+            "a binary task needs labels that are 0 or 1",
+            where=f"{where}, column {cols.label!r}",
+            expected="0/1 (or true/false, yes/no)",
+            found=f"values from {label['min']} to {label['max']} (from the files' statistics)",
+            fix="map the outcome to 1 (the event the model predicts, e.g. fraud) and 0; for "
+            "a numeric target use task: regression",
+        )
 
 
 GLOB_CHARACTERS = frozenset("*?[")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -251,3 +252,197 @@ def _unreadable_parquet(exc: Exception, name: str) -> DataError:
         found=str(exc).strip().splitlines()[0][:200],
         fix="write the file again; if it is really CSV, give it a .csv extension",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A data set that stays on disk: its schema, its size and a uniform sample, without a full read
+
+# DuckDB's settings for the few queries the readers run: bounded memory, spills to a temp folder.
+DUCKDB_MEMORY_LIMIT = "2GB"
+
+
+def duckdb_connection(temp_directory: str | Path, *, threads: int | None = None):
+    """A DuckDB connection with a memory limit, a spill folder and the session time zone UTC
+    (timestamps without a zone are read as UTC, as the loader does)."""
+    import duckdb
+
+    config: dict[str, object] = {
+        "memory_limit": DUCKDB_MEMORY_LIMIT,
+        "temp_directory": str(temp_directory),
+        "preserve_insertion_order": False,
+    }
+    if threads is not None:
+        config["threads"] = int(threads)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("LOAD icu")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def scan_sql(paths: Sequence[Path]) -> str:
+    """The DuckDB table function reading ``paths`` (all Parquet or all CSV) as one table."""
+    listed = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+    if table_format(str(paths[0])) == "parquet":
+        return f"read_parquet({listed})"
+    return f"read_csv({listed}, union_by_name = true)"
+
+
+def check_tables(paths: Sequence[Path], *, name: str, names: Sequence[str]) -> list[str]:
+    """What :func:`read_tables` checks before reading any data (one format, every file present,
+    not empty, readable, with the same columns); returns the first file's column names."""
+    kinds = {table_format(n) for n in names}
+    if len(kinds) > 1:
+        read_tables(paths, name=name, names=names)  # raises the mixed-formats error
+    for path, shown in zip(paths, names, strict=True):
+        if not path.exists():
+            raise DataError(
+                "the file does not exist",
+                where=shown,
+                fix="check the path (in a case file it is relative to the case file) "
+                "and that the file was copied with the case",
+            )
+        if path.is_dir():
+            raise DataError(
+                "this is a folder, not a data file",
+                where=shown,
+                expected="a .csv or .parquet file",
+                fix="point the case at the file inside the folder",
+            )
+        _check_file(path, shown)
+    first = table_columns(paths[0], name=names[0])
+    for path, shown in zip(paths[1:], names[1:], strict=True):
+        columns = table_columns(path, name=shown)
+        if set(columns) != set(first):
+            missing = [c for c in first if c not in columns]
+            extra = [c for c in columns if c not in first]
+            found = "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(map(repr, missing))}" if missing else "",
+                    f"extra {', '.join(map(repr, extra))}" if extra else "",
+                )
+                if part
+            )
+            raise DataError(
+                f"{shown} does not have the same columns as {names[0]}",
+                where=name,
+                expected=f"the columns of {names[0]} in every file",
+                found=f"{shown}: {found}",
+                fix="export every file with the same columns, or narrow the pattern to the "
+                "files that belong together",
+            )
+    return first
+
+
+def table_rows(paths: Sequence[Path], *, names: Sequence[str], con=None) -> list[int]:
+    """Rows per file: Parquet from the footers (no data read); CSV by one DuckDB scan."""
+    out = []
+    for path, shown in zip(paths, names, strict=True):
+        if table_format(shown) == "parquet":
+            try:
+                out.append(int(pq.read_metadata(path).num_rows))
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise _unreadable_parquet(exc, shown) from None
+        else:
+            out.append(int(con.execute(f"SELECT count(*) FROM {scan_sql([path])}").fetchone()[0]))
+    return out
+
+
+def parquet_column_stats(paths: Sequence[Path], columns: Sequence[str]) -> dict[str, dict]:
+    """Per column, from the row groups' statistics (footers only): ``nulls`` (None when some
+    row group has no statistics), ``min`` and ``max`` (None when unknown)."""
+    out: dict[str, dict] = {c: {"nulls": 0, "min": None, "max": None} for c in columns}
+    for path in paths:
+        meta = pq.read_metadata(path)
+        index = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+        for group in range(meta.num_row_groups):
+            row_group = meta.row_group(group)
+            for name in columns:
+                found = out[name]
+                stats = row_group.column(index[name]).statistics if name in index else None
+                if stats is None:
+                    found["nulls"] = None
+                    found["known_range"] = False
+                    continue
+                if found["nulls"] is not None:
+                    found["nulls"] = (
+                        None if stats.null_count is None else found["nulls"] + int(stats.null_count)
+                    )
+                if stats.has_min_max and found.get("known_range", True):
+                    low, high = stats.min, stats.max
+                    found["min"] = low if found["min"] is None else min(found["min"], low)
+                    found["max"] = high if found["max"] is None else max(found["max"], high)
+                elif row_group.num_rows > (stats.null_count or 0):
+                    found["known_range"] = False
+    for found in out.values():
+        if not found.pop("known_range", True):
+            found["min"] = found["max"] = None
+    return out
+
+
+def sample_tables(
+    paths: Sequence[Path],
+    *,
+    name: str,
+    names: Sequence[str],
+    rows: Sequence[int],
+    sample_rows: int,
+    seed: int,
+    con=None,
+) -> pd.DataFrame:
+    """A uniform random sample of ``sample_rows`` rows of the files (all rows when they hold
+    fewer: then exactly :func:`read_tables`), in file order; the same ``seed`` gives the same rows.
+
+    Parquet: the row numbers are drawn with ``numpy.random.default_rng(seed)`` (without
+    replacement) and the files are streamed batch by batch, keeping only the drawn rows, so
+    memory is bounded by the sample plus one batch, and the sample does not depend on threads.
+    CSV: DuckDB's ``USING SAMPLE reservoir(n ROWS) REPEATABLE (seed)`` on one thread (``con``).
+    """
+    total = int(sum(rows))
+    if sample_rows >= total:
+        return read_tables(paths, name=name, names=names)
+    if table_format(names[0]) == "csv":
+        con.execute("SET threads = 1")  # the reservoir is reproducible on one thread only
+        query = (
+            f"SELECT * FROM {scan_sql(paths)} "
+            f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE ({int(seed)})"
+        )
+        relation = con.sql(query)
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # duckdb < 1.1
+        frame = fetch().to_pandas()
+        con.execute("RESET threads")
+        return frame
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=sample_rows, replace=False))
+    starts = np.concatenate(([0], np.cumsum(rows)))
+    columns = table_columns(paths[0], name=names[0])
+    pieces = []
+    for number, (path, shown) in enumerate(zip(paths, names, strict=True)):
+        low, high = np.searchsorted(chosen, [starts[number], starts[number + 1]])
+        wanted = chosen[low:high] - starts[number]
+        if not wanted.size:
+            continue
+        try:
+            reader = pq.ParquetFile(path)
+            offset = 0
+            for batch in reader.iter_batches(batch_size=1 << 17, columns=columns):
+                a, b = np.searchsorted(wanted, [offset, offset + batch.num_rows])
+                if b > a:
+                    pieces.append(pa.Table.from_batches([batch.take(wanted[a:b] - offset)]))
+                offset += batch.num_rows
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise _unreadable_parquet(exc, shown) from None
+    try:
+        table = pa.concat_tables(pieces, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(
+            "a column has incompatible types in different files",
+            where=name,
+            found=str(exc).strip().splitlines()[0][:300],
+            fix="export every file with the same column types (e.g. cast the column in the "
+            "query that writes the files)",
+        ) from None
+    del pieces
+    frame = table.to_pandas()
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame

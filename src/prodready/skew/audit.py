@@ -19,7 +19,7 @@ from prodready.errors import ParameterError
 from prodready.metrics import HIGHER_IS_BETTER
 from prodready.results import Finding, format_duration, format_money, most_severe_first, to_json
 from prodready.skew.distribution import ALL_COLUMNS, drift_by_feature
-from prodready.skew.gap import MetricGap, metric_gap
+from prodready.skew.gap import MetricGap, metric_gap, sample_note
 from prodready.skew.leakage import LeakageProbe, probe_leakage
 from prodready.skew.rows import RowSkew, row_skew
 from prodready.skew.thresholds import Thresholds, worst
@@ -52,6 +52,10 @@ class SkewAudit:
     leakage: LeakageProbe = field(repr=False)
     metric_gap: MetricGap = field(repr=False)
     thresholds: Thresholds = field(repr=False)
+    # how much of the serving log each part saw, when the log stays on disk ("" otherwise)
+    serving_note: str = ""
+    # "serving scored on a uniform sample of N of the M serving rows" ("" for the whole log)
+    sample: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """One row per feature, index = feature name, most severe first."""
@@ -71,6 +75,7 @@ class SkewAudit:
                 "leakage": self.leakage.to_dict(),
                 "metric_gap": self.metric_gap.to_dict(),
                 "thresholds": self.thresholds.to_dict(),
+                "serving_note": self.serving_note,
                 "summary": [f.to_dict() for f in self.summary()],
             }
         )
@@ -113,7 +118,7 @@ def audit(
     for feature in case.features:
         drift = drifts[feature.name]
         record: dict[str, Any] = {"feature": feature.name, "kind": feature.type, **drift.values}
-        record |= _missing(case, feature.name)
+        record |= _missing(case, feature.name, drift.missing_serving)
         record |= _rows_of(rows, feature.name)
         record["available_at_prediction"] = feature.available_at_prediction
         record["availability_lag"] = format_duration(feature.availability_lag)
@@ -144,6 +149,25 @@ def audit(
         leakage=leakage,
         metric_gap=gap,
         thresholds=bands,
+        serving_note=_serving_note(case),
+        sample=sample_note(case),
+    )
+
+
+def _serving_note(case: Case) -> str:
+    """What each part of the audit saw when the serving log stays on disk."""
+    source = case.serving_source
+    if source is None:
+        return ""
+    if not source.is_sample:
+        return (
+            f"The serving log stays on disk ({source.rows:,} rows in {len(source.files):,} "
+            "file(s)); every part of the audit used all of its rows."
+        )
+    return (
+        f"The serving log stays on disk ({source.rows:,} rows in {len(source.files):,} file(s)): "
+        "distribution skew, missing rates and row-level skew use every row; the metric gap and "
+        f"the leakage probe run on {source.describe()}."
     )
 
 
@@ -157,12 +181,22 @@ def _modelled(case: Case, unusable: list[str]) -> Case:
     kept = [f for f in case.features if f.name not in unusable]
     spec = case.spec.model_copy(update={"features": kept})
     serving = case.serving.assign(**dict.fromkeys(absent, np.nan))
-    return Case(spec=spec, training=case.training, serving=serving, path=case.path)
+    return Case(
+        spec=spec,
+        training=case.training,
+        serving=serving,
+        path=case.path,
+        serving_source=case.serving_source,
+    )
 
 
-def _missing(case: Case, name: str) -> dict[str, float]:
-    """Missing rates; a feature the serving log lacks is missing on every serving row."""
-    serving = case.serving[name].isna().mean() if name in case.serving else 1.0
+def _missing(case: Case, name: str, on_disk: float | None = None) -> dict[str, float]:
+    """Missing rates; a feature the serving log lacks is missing on every serving row.
+    ``on_disk``: the rate counted on the whole log when it stays on disk."""
+    if on_disk is not None:
+        serving = on_disk
+    else:
+        serving = case.serving[name].isna().mean() if name in case.serving else 1.0
     return {"missing_train": float(case.training[name].isna().mean()), "missing_serving": serving}
 
 
@@ -221,7 +255,9 @@ def _grade(name: str, row: pd.Series, bands: Thresholds) -> tuple[str, str]:
 
 
 def _findings(result: SkewAudit) -> list[Finding]:
-    findings = _gap_findings(result.metric_gap)
+    findings = _gap_findings(result.metric_gap, result.sample)
+    if result.serving_note:
+        findings.append(Finding("info", result.serving_note))
     table = result.features
     reasons = result.leakage.features["reason"] if len(result.leakage.features) else pd.Series()
     for name, row in table[table["severity"].isin(["high", "medium"])].iterrows():
@@ -290,7 +326,7 @@ def _feature_text(name: str, row: pd.Series, leakage_reason: str) -> str:
     return text + "."
 
 
-def _gap_findings(gap: MetricGap) -> list[Finding]:
+def _gap_findings(gap: MetricGap, sampled: str = "") -> list[Finding]:
     if np.isnan(gap.offline) or np.isnan(gap.serving):
         return []
     table = gap.table
@@ -300,6 +336,8 @@ def _gap_findings(gap: MetricGap) -> list[Finding]:
         f"training data held out from {gap.holdout_start:%d %b %Y} but {gap.serving:.3f} in "
         "production"
     )
+    if sampled:
+        text += f" ({sampled})"
     # the honest model differs only when some feature is not available at prediction time
     honest_differs = len(table) == 2 and table["features"].iloc[1] < table["features"].iloc[0]
     if honest_differs and not np.isnan(gap.honest_offline):

@@ -14,14 +14,22 @@ import numpy as np
 import pandas as pd
 
 from prodready.case import Case
+from prodready.data.readers import DUCKDB_MEMORY_LIMIT
+from prodready.engine.layout import MAX_CATEGORIES as MAX_LABELS
 from prodready.errors import ParameterError, ProdreadyError
 from prodready.spec import Feature
 from prodready.stats.drift import (
     CategoricalReference,
     NumericReference,
+    _js,
+    _psi,
+    _shares,
     categorical_drift,
+    categorical_drift_from_profiles,
     numeric_drift,
+    numeric_drift_from_profiles,
     numeric_shift,
+    unseen_share_is_upper_bound,
 )
 
 NUMERIC_COLUMNS = [
@@ -45,6 +53,9 @@ class FeatureDrift:
     by_month: pd.DataFrame  # month, psi, js_distance, rows
     note: str = ""
     usable: bool = True  # False: its values cannot feed a model (types differ between the sets)
+    # share of serving rows where the feature is missing, counted on the whole log when it stays
+    # on disk (None: count it on case.serving)
+    missing_serving: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,12 @@ def serving_months(case: Case) -> Months:
 
 def drift_by_feature(case: Case, *, workers: int = 2) -> dict[str, FeatureDrift]:
     """:func:`feature_drift` for every feature of the case, on ``workers`` threads (sorting and
-    counting release the GIL, so two cores are used)."""
+    counting release the GIL, so two cores are used).
+
+    A case whose serving log stays on disk (``case.serving_source``) is compared through
+    profiles of the whole log instead: :func:`drift_from_files`."""
+    if case.serving_source is not None:
+        return drift_from_files(case)
     months = serving_months(case)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(lambda f: feature_drift(case, f, months), case.features)
@@ -247,3 +263,123 @@ def distribution_table(case: Case, feature: str, *, bins: int = 30) -> pd.DataFr
         table = pd.concat([table.iloc[:top], other.to_frame().T])
     table.index.name = "category"
     return table.reset_index()
+
+
+# --------------------------------------------------------------------------------------------
+# The serving log on disk: profiles
+
+
+def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
+    """The same comparison as :func:`feature_drift` for a case whose serving log stays on disk.
+
+    Training (in memory) gives the layouts (``prodready.engine.layouts_for``) and the reference
+    profiles; DuckDB profiles every row of the serving files per calendar month (UTC) of the
+    timestamp (``duckdb_engine.profile_files``); the whole log is the merge of its months.
+    Numeric features: :func:`~prodready.stats.drift.numeric_drift_from_profiles` (the binned
+    path of :func:`numeric_drift`, which the in-memory audit also takes beyond 200,000 values);
+    by month, PSI and Jensen-Shannon from the decile counts (as :func:`numeric_shift`).
+    Categorical features: :func:`categorical_drift_from_profiles` on the training labels plus
+    the labels only serving has (listed by one small query per feature), so each unseen label
+    counts apart, as in :func:`categorical_drift`. Missing rates come from the profiles' counts.
+    """
+    from prodready.engine import layouts_for, profile_frame
+    from prodready.engine.duckdb_engine import profile_files
+    from prodready.engine.rows_sql import serving_labels, serving_schema
+
+    source = case.serving_source
+    schema = serving_schema(source.files)
+    empty = {c: float("nan") for c in ALL_COLUMNS}
+    out: dict[str, FeatureDrift] = {}
+    numeric, categorical = [], []
+    for feature in case.features:
+        name = feature.name
+        if name not in case.training:
+            out[name] = FeatureDrift(empty, _no_months(), "not in the training data", usable=False)
+        elif name not in schema:
+            note = "not in the serving log"
+            if not feature.available_at_prediction:
+                note += " (declared not available at prediction time)"
+            out[name] = FeatureDrift(empty, _no_months(), note, missing_serving=1.0)
+        elif case.training[name].isna().all():
+            out[name] = FeatureDrift(empty, _no_months(), "empty on every training row")
+        else:
+            (numeric if feature.type == "numeric" else categorical).append(name)
+    layouts = {}
+    for name in [*numeric, *categorical]:
+        try:  # the loader made categorical columns text, as the in-memory audit compares them
+            layouts |= layouts_for(
+                case.training, *([[name], []] if name in numeric else [[], [name]])
+            )
+        except ProdreadyError as err:
+            out[name] = FeatureDrift(empty, _no_months(), err.problem)
+    categorical = [n for n in categorical if n in layouts]
+    unseen = serving_labels(source.files, categorical) if categorical else {}
+    for name in categorical:
+        layout = layouts[name]
+        extra = sorted(set(unseen[name]) - set(layout.categories))
+        if layout.complete and extra and len(layout.categories) + len(extra) <= MAX_LABELS:
+            layouts[name] = type(layout)(
+                categories=(*layout.categories, *extra), complete=True, n=layout.n
+            )
+    if not layouts:
+        return {f.name: out[f.name] for f in case.features}
+    reference = profile_frame(case.training[list(layouts)], layouts)
+    months = profile_files(
+        [str(f) for f in source.files],
+        layouts,
+        by=case.columns.timestamp,
+        freq="MS",
+        progress=progress,
+        memory_limit=DUCKDB_MEMORY_LIMIT,
+    )
+    whole = months.whole()
+    groups = [g for g in months.groups if g is not None]
+    for name in layouts:
+        feature = case.spec.feature(name)
+        ref, cur = reference.column(name), whole.column(name)
+        missing = cur.missing / cur.total if cur.total else float("nan")
+        if cur.n == 0:
+            out[name] = FeatureDrift(
+                empty, _no_months(), "empty on every serving row", missing_serving=missing
+            )
+            continue
+        try:
+            if feature.type == "numeric":
+                result = numeric_drift_from_profiles(ref, cur)
+                columns = NUMERIC_COLUMNS
+            else:
+                result = categorical_drift_from_profiles(ref, cur)
+                columns = CATEGORICAL_COLUMNS
+        except ProdreadyError as err:
+            out[name] = FeatureDrift(empty, _no_months(), err.problem, missing_serving=missing)
+            continue
+        values = empty | {c: float(getattr(result, c)) for c in columns}
+        rows = []
+        for group in groups:
+            month = months.column(name, group)
+            psi = js = float("nan")
+            if month.n >= 2:
+                if feature.type == "numeric":
+                    p, q = _shares(ref.coarse_counts()), _shares(month.coarse_counts())
+                    psi, js = _psi(p, q), _js(p, q)
+                else:
+                    shifted = categorical_drift_from_profiles(ref, month)
+                    psi, js = shifted.psi, shifted.js_distance
+            rows.append({"month": group, "psi": psi, "js_distance": js, "rows": int(month.n)})
+        by_month = pd.DataFrame(rows, columns=["month", "psi", "js_distance", "rows"])
+        training = case.training[name].dropna()
+        if feature.type != "numeric":
+            training = training.astype("str")
+        note = _degenerate_note(training)
+        if feature.type == "categorical" and unseen_share_is_upper_bound(ref):
+            note = "; ".join(
+                n
+                for n in (
+                    note,
+                    f"more than {MAX_LABELS:,} categories: the rarest share one bucket, so "
+                    "unseen_share is an upper bound",
+                )
+                if n
+            )
+        out[name] = FeatureDrift(values, by_month, note, missing_serving=missing)
+    return {f.name: out[f.name] for f in case.features}

@@ -149,6 +149,11 @@ def metric_gap(case: Case, *, seed: int = 0) -> MetricGap:
     table[["features", "holdout_rows", "serving_rows"]] = table[
         ["features", "holdout_rows", "serving_rows"]
     ].astype("int64")
+    sampled = sample_note(case)
+    if sampled:
+        table["note"] = [
+            f"{note}; {sampled}" if note else sampled for note in table["note"].astype("str")
+        ]
     table["note"] = table["note"].astype("str")
     return MetricGap(
         metric=name,
@@ -157,6 +162,16 @@ def metric_gap(case: Case, *, seed: int = 0) -> MetricGap:
         holdout_start=start,
         currency=case.business.currency if case.business else None,
     )
+
+
+def sample_note(case: Case) -> str:
+    """``"serving scored on a uniform sample of 500,000 of the 10,000,000 serving rows"`` when
+    the case holds only a sample of its serving log (``load_case(..., lazy=True)``), else ``""``.
+    """
+    source = case.serving_source
+    if source is None or not source.is_sample:
+        return ""
+    return f"serving scored on {source.describe()}"
 
 
 def _evaluate(

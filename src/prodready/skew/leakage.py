@@ -119,6 +119,11 @@ def probe_leakage(case: Case, *, seed: int = 0) -> LeakageProbe:
     reasons = [reason for _, reason in judged]
     table["leakage_suspect"] = np.array(suspects, dtype=bool)
     table["reason"] = pd.Series(reasons, index=table.index, dtype="str")
+    sampled = _sample_note(case)
+    if sampled:
+        table["note"] = [
+            f"{note}; {sampled}" if note else sampled for note in table["note"].astype("str")
+        ]
     table["note"] = table["note"].astype("str")
     columns = ["strength_training", "strength_serving", "margin_over_next", "drop"]
     table[columns] = table[columns].astype("float64")
@@ -126,6 +131,13 @@ def probe_leakage(case: Case, *, seed: int = 0) -> LeakageProbe:
         features=table[[*columns, "leakage_suspect", "reason", "note"]],
         metric=_STRENGTH_NAME[task],
     )
+
+
+def _sample_note(case: Case) -> str:
+    source = case.serving_source
+    if source is None or not source.is_sample:
+        return ""
+    return f"serving strength measured on {source.describe()}"
 
 
 def _fold_ids(n: int, seed: int) -> np.ndarray:

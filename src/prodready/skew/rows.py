@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,8 @@ def row_skew(
     """
     id_column = case.columns.id
     training, serving = case.training, case.serving
+    if case.serving_source is not None:
+        return _row_skew_files(case, rtol=rtol, atol=atol, examples=examples, seed=seed)
     if not id_column or id_column not in training or id_column not in serving:
         return None
     train_ids = training[id_column].astype("str")
@@ -175,6 +178,119 @@ def row_skew(
             example_parts, {"feature": "str", "id": "str", "training": "str", "serving": "str"}
         ),
         pairs=_concat(pair_parts, {"feature": "str", "training": "float64", "serving": "float64"}),
+    )
+
+
+def _row_skew_files(
+    case: Case, *, rtol: float, atol: float, examples: int, seed: int
+) -> RowSkew | None:
+    """:func:`row_skew` of a case whose serving log stays on disk: DuckDB joins the training
+    frame with every serving row on the id (:mod:`prodready.engine.rows_sql`); the counts and
+    ratios follow the same rules, the examples and the scatter pairs are picked by a hash of
+    the id and ``seed`` (up to :data:`MAX_PAIRS` pairs per feature)."""
+    from prodready.engine.rows_sql import compare_rows, serving_schema
+
+    id_column = case.columns.id
+    files = case.serving_source.files
+    schema = serving_schema(files)
+    if not id_column or id_column not in case.training or id_column not in schema:
+        return None
+    compared = [
+        (f.name, f.type) for f in case.features if f.name in case.training and f.name in schema
+    ]
+    found = compare_rows(
+        case.training,
+        files,
+        id_column=id_column,
+        timestamp=case.columns.timestamp,
+        features=compared,
+        rtol=rtol,
+        atol=atol,
+        examples=examples,
+        seed=seed,
+        max_pairs=MAX_PAIRS,
+        factors=hint_factors(),
+        tolerance=HINT_TOLERANCE,
+        min_ratios=HINT_MIN_PAIRS,
+    )
+    if found is None:
+        return None
+    n = found.joined
+    rows = []
+    for feature in case.features:
+        name = feature.name
+        if name not in found.features.index:
+            absent = [
+                label
+                for label, present in (
+                    ("training data", name in case.training),
+                    ("serving log", name in schema),
+                )
+                if not present
+            ]
+            note = (
+                f"{name} is not in the {' or the '.join(absent)}, so its values cannot be compared"
+            )
+            rows.append(_empty_row(name, n, note))
+            continue
+        got = found.features.loc[name]
+        matches = int(got["matches"])
+        row = {
+            "feature": name,
+            "compared": n,
+            "matches": matches,
+            "mismatches": n - matches,
+            "match_rate": matches / n,
+            "mismatch_rate": (n - matches) / n,
+            "missing_only_training": int(got["missing_only_training"]),
+            "missing_only_serving": int(got["missing_only_serving"]),
+            "median_ratio": math.nan,
+            "unit_hint": "",
+            "note": "",
+        }
+        if feature.type == "numeric" and int(got["ratios"]):
+            row["median_ratio"] = float(got["median_ratio"])
+            counts = found.ratio_counts.get(name, {})
+            row["unit_hint"] = hint_from_counts(
+                lambda factor, counts=counts: counts.get(float(factor), 0),
+                ratios=int(got["ratios"]),
+                pairs=int(got["differ"]),
+                median=float(got["median_ratio"]),
+                feature=name,
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows or [_empty_row("", 0, "")]).set_index("feature")
+    table = table.iloc[: len(rows)]
+    for column in (
+        "compared",
+        "matches",
+        "mismatches",
+        "missing_only_training",
+        "missing_only_serving",
+    ):
+        table[column] = table[column].astype("int64")
+    for column in ("match_rate", "mismatch_rate", "median_ratio"):
+        table[column] = table[column].astype("float64")
+    for column in ("unit_hint", "note"):
+        table[column] = table[column].astype("str")
+    examples_frame = found.examples
+    if len(examples_frame):
+        examples_frame = examples_frame.assign(
+            training=[_text(v) for v in examples_frame["training"]],
+            serving=[_text(v) for v in examples_frame["serving"]],
+        )
+    return RowSkew(
+        joined=n,
+        only_training=found.only_training,
+        only_serving=found.only_serving,
+        features=table,
+        examples=_concat(
+            [examples_frame],
+            {"feature": "str", "id": "str", "training": "str", "serving": "str"},
+        ),
+        pairs=_concat(
+            [found.pairs], {"feature": "str", "training": "float64", "serving": "float64"}
+        ),
     )
 
 
@@ -348,23 +464,51 @@ def unit_hint(ratios: np.ndarray, feature: str = "", *, pairs: int | None = None
     """
     ratios = np.asarray(ratios, dtype="float64")
     ratios = ratios[np.isfinite(ratios)]
-    total = max(int(pairs) if pairs is not None else ratios.size, ratios.size)
     if ratios.size < HINT_MIN_PAIRS:
         return ""
+
+    def near(factor: float) -> int:
+        return int(np.count_nonzero(np.abs(ratios / factor - 1) <= HINT_TOLERANCE))
+
+    return hint_from_counts(
+        near,
+        ratios=ratios.size,
+        pairs=pairs,
+        median=float(np.median(ratios)),
+        feature=feature,
+    )
+
+
+def hint_factors() -> list[float]:
+    """The known unit factors :func:`unit_hint` tries, in its order."""
+    return sorted({c[0] for c in _CONVERSIONS})
+
+
+def hint_from_counts(
+    near: Callable[[float], int],
+    *,
+    ratios: int,
+    pairs: int | None,
+    median: float,
+    feature: str = "",
+) -> str:
+    """:func:`unit_hint` from counts: ``near(factor)`` = ratios within 1% of ``factor``,
+    ``ratios`` = their number, ``median`` = their median (an engine counts them in SQL)."""
+    total = max(int(pairs) if pairs is not None else ratios, ratios)
+    if ratios < HINT_MIN_PAIRS:
+        return ""
     tokens = set(re.split(r"[^a-z0-9]+", feature.lower())) - {""}
-    factors = sorted({c[0] for c in _CONVERSIONS})
-    for factor in factors:
-        share = np.count_nonzero(np.abs(ratios / factor - 1) <= HINT_TOLERANCE) / total
+    for factor in hint_factors():
+        share = near(factor) / total
         if share < HINT_SHARE:
             continue
         options = [c for c in _CONVERSIONS if c[0] == factor]
         named = [c for c in options if tokens & set(c[3])] or options
         words = " or ".join(f"{c[1]} to {c[2]}" for c in named[:3])
         return f"serving / training ≈ {format_factor(factor)}: looks like {words}"
-    median = float(np.median(ratios))
     if abs(median - 1) <= HINT_TOLERANCE or median == 0:
         return ""
-    if np.count_nonzero(np.abs(ratios / median - 1) <= HINT_TOLERANCE) / total >= HINT_SHARE:
+    if near(median) / total >= HINT_SHARE:
         return (
             f"serving is a constant x{format_factor(median)} of training: a scaling differs "
             "between the pipelines"
