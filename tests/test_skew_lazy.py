@@ -71,7 +71,13 @@ def lazy_all(big_case_file: Path, fixed_models) -> skew.SkewAudit:
 
 @pytest.fixture(scope="module")
 def lazy_sample(big_case_file: Path, fixed_models) -> skew.SkewAudit:
-    return skew.audit(load_case(big_case_file, lazy=True, sample_rows=5_000, seed=7))
+    """A small sample, and the serving files profiled in two batches whose profiles merge."""
+    distribution = importlib.import_module("prodready.skew.distribution")
+    files = sorted((big_case_file.parent / "serving_log").glob("*.parquet"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(distribution, "BATCH_ROWS", 110_000)
+        assert [len(b) for b in distribution.file_batches(files)] == [2, 2]
+        return skew.audit(load_case(big_case_file, lazy=True, sample_rows=5_000, seed=7))
 
 
 def _same_features(a: skew.SkewAudit, b: skew.SkewAudit) -> None:

@@ -243,7 +243,7 @@ def load_case(
     sample of ``sample_rows`` of them (drawn with ``seed``; all rows when the log is smaller),
     in time order and validated like a whole log. ``case.serving_source`` names the files; the
     skew audit then profiles the whole log with DuckDB. Memory is bounded by the sample, the
-    training data and DuckDB's limit (2 GB, spilling to a temporary folder).
+    training data and DuckDB's limit (1 GB, spilling to a temporary folder).
     """
     if lazy and (
         isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 2

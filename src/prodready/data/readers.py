@@ -258,7 +258,7 @@ def _unreadable_parquet(exc: Exception, name: str) -> DataError:
 # A data set that stays on disk: its schema, its size and a uniform sample, without a full read
 
 # DuckDB's settings for the few queries the readers run: bounded memory, spills to a temp folder.
-DUCKDB_MEMORY_LIMIT = "2GB"
+DUCKDB_MEMORY_LIMIT = "1GB"
 
 
 def duckdb_connection(temp_directory: str | Path, *, threads: int | None = None):

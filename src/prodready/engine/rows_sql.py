@@ -17,7 +17,7 @@ precision, in the same order of operations as numpy, so the counts are the same)
 
 Only aggregates come back to Python, plus ``examples`` mismatched pairs and at most ``max_pairs``
 pairs per feature for the scatter chart, picked by a hash of the id and the seed (reproducible;
-not the same rows as the in-memory audit's random pick). DuckDB runs with a 2 GB memory limit
+not the same rows as the in-memory audit's random pick). DuckDB runs with a 1 GB memory limit
 and spills to a temporary folder.
 """
 

@@ -324,14 +324,21 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
     if not layouts:
         return {f.name: out[f.name] for f in case.features}
     reference = profile_frame(case.training[list(layouts)], layouts)
-    months = profile_files(
-        [str(f) for f in source.files],
-        layouts,
-        by=case.columns.timestamp,
-        freq="MS",
-        progress=progress,
-        memory_limit=DUCKDB_MEMORY_LIMIT,
-    )
+    months = None
+    batches = file_batches(source.files)
+    for number, batch in enumerate(batches):
+        if progress is not None:
+            progress(
+                number / len(batches), f"profiling serving files {number + 1} of {len(batches)}"
+            )
+        found = profile_files(
+            [str(f) for f in batch],
+            layouts,
+            by=case.columns.timestamp,
+            freq="MS",
+            memory_limit=DUCKDB_MEMORY_LIMIT,
+        )
+        months = found if months is None else months.merge(found)
     whole = months.whole()
     groups = [g for g in months.groups if g is not None]
     for name in layouts:
@@ -383,3 +390,32 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
             )
         out[name] = FeatureDrift(values, by_month, note, missing_serving=missing)
     return {f.name: out[f.name] for f in case.features}
+
+
+BATCH_ROWS = 2_000_000
+"""Serving files are profiled in batches of about this many rows, then the profiles merged: on
+two cores with DuckDB's 1 GB limit a batch never spills, whatever the log's size."""
+
+
+def file_batches(files, rows: int | None = None) -> list[list]:
+    """Consecutive groups of Parquet files holding at most ``rows`` rows each (a larger file
+    alone); CSV files, whose rows are unknown without a scan, form one group."""
+    import pyarrow.parquet as pq
+
+    from prodready.data.readers import table_format
+
+    rows = BATCH_ROWS if rows is None else rows
+    files = list(files)
+    if table_format(str(files[0])) != "parquet":
+        return [files]
+    batches: list[list] = []
+    held = 0
+    for path in files:
+        count = pq.read_metadata(path).num_rows
+        if batches and held + count <= rows:
+            batches[-1].append(path)
+            held += count
+        else:
+            batches.append([path])
+            held = count
+    return batches
