@@ -313,3 +313,30 @@ def test_audit_monitoring_replays_and_times_the_incidents(tmp_path: Path) -> Non
     incidents.write_text("problem,begin\nstuck,2025-09-08\n", encoding="utf-8")
     bad = runner.invoke(app, ["audit", "monitoring", "--incidents", str(incidents)])
     assert bad.exit_code == 2 and "lacks columns" in bad.output
+
+
+def test_audit_skew_lazy_leaves_the_log_on_disk(tmp_path: Path) -> None:
+    from prodready import samples, skew
+
+    case_file = samples.write("card_fraud", tmp_path, rows=30_000, parts=2)
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            "skew",
+            "--case",
+            str(case_file),
+            "--lazy",
+            "--sample-rows",
+            "3000",
+            "--json",
+            "-",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    expected = skew.audit(load_case(case_file, lazy=True, sample_rows=3000)).to_dict()
+    assert shown["features"] == expected["features"]  # every serving row, as in Python
+    refused = runner.invoke(app, ["audit", "skew", "--lazy"])
+    assert refused.exit_code == 2
+    assert "--lazy needs a case file" in refused.output

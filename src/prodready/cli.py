@@ -375,6 +375,17 @@ JsonOption = Annotated[
 def audit_skew(
     case: CaseOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of every random step.")] = 0,
+    lazy: Annotated[
+        bool,
+        typer.Option(
+            "--lazy",
+            help="Leave the serving log on disk: distributions and shared rows use every row "
+            "(DuckDB), the models a uniform sample of --sample-rows rows.",
+        ),
+    ] = False,
+    sample_rows: Annotated[
+        int, typer.Option(min=2, help="Serving rows held in memory with --lazy.")
+    ] = 500_000,
     json_out: JsonOption = None,
 ) -> None:
     """Skew audit: will production see what training saw, and what does the model score there?"""
@@ -387,6 +398,7 @@ def audit_skew(
         doing="distributions, shared rows, models",
         show=_print_skew,
         what="audit",
+        load_options={"lazy": True, "sample_rows": sample_rows, "seed": seed} if lazy else None,
     )
 
 
@@ -648,9 +660,11 @@ def _run_audit(
     doing: str,
     show: Callable[[Any, str], None],
     what: str,
+    load_options: dict[str, Any] | None = None,
 ) -> None:
     """Load the case (default: the sample), run one audit with a status line, then print it and
-    write its JSON to a file or, with ``-``, alone to standard output."""
+    write its JSON to a file or, with ``-``, alone to standard output. ``load_options`` go to
+    ``load_case`` (e.g. ``lazy=True``)."""
     import json
 
     from prodready import samples
@@ -662,7 +676,12 @@ def _run_audit(
     with _friendly_errors():
         target = None if json_out in (None, "-") else _json_target(Path(json_out))
         with console.status("Loading the case…") if interactive else nullcontext() as status:
-            loaded = load_case(case) if case is not None else samples.load()
+            if case is None and load_options:
+                raise ParameterError(
+                    "--lazy needs a case file",
+                    fix="pass --case case.yaml (the bundled sample is small enough to load whole)",
+                )
+            loaded = load_case(case, **(load_options or {})) if case is not None else samples.load()
             if status is not None:
                 status.update(f"{loaded.name}: {doing}…")
 
