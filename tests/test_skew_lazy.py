@@ -273,3 +273,22 @@ def test_a_single_serving_file_and_a_csv_log_load_lazily(small_case_file, tmp_pa
     assert lazy.serving.dtypes.equals(eager.serving.dtypes)
     again = load_case(case_file, lazy=True, sample_rows=2_000)
     assert again.serving.equals(lazy.serving)
+
+
+def test_audits_that_need_every_row_refuse_a_sample(tmp_path: Path) -> None:
+    from prodready import decay, estimate, overview, review, rollout, samples
+
+    case_file = samples.write("card_fraud", tmp_path, rows=20_000, parts=2)
+    lazy = load_case(case_file, lazy=True, sample_rows=2_000)
+    for run in (
+        lambda: overview.overview(lazy),
+        lambda: decay.aging_curve(lazy),
+        lambda: estimate.estimate_case(lazy),
+        lambda: rollout.simulate(lazy),
+        lambda: review.simulate(lazy, band=(0.2, 0.6), capacity_per_day=10, cost_per_review=1),
+    ):
+        with pytest.raises(ParameterError, match="needs the whole serving log in memory"):
+            run()
+    whole = load_case(case_file, lazy=True, sample_rows=1_000_000)  # the sample is the log
+    assert not whole.serving_source.is_sample
+    assert overview.overview(whole, n_resamples=20).to_dict()

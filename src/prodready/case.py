@@ -99,6 +99,20 @@ class Case:
             f"rows, {serving}, features={len(self.spec.features)})"
         )
 
+    def require_whole_log(self, audit: str) -> None:
+        """Refuse, with one clear message, an audit that reads every serving row from memory on
+        a case whose serving log stayed on disk with only a sample in memory (``lazy=True``):
+        it would otherwise report on the sample as if it were the log."""
+        source = self.serving_source
+        if source is not None and source.is_sample:
+            raise ParameterError(
+                f"the {audit} needs the whole serving log in memory, but this case was loaded "
+                f"with the log left on disk ({source.describe()} in memory)",
+                where=str(self.path) if self.path is not None else self.spec.name,
+                fix="load the case without lazy=True (no --lazy); the skew audit and the "
+                "monitoring replay work on a log left on disk",
+            )
+
     # -- the contract in the user's words ------------------------------------------------------
     @property
     def name(self) -> str:

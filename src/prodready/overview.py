@@ -70,6 +70,7 @@ def overview(case: Case, *, seed: int = 0, n_resamples: int = 300) -> CaseOvervi
     metric (ROC AUC, or MAE for regression) gets a percentile-bootstrap 95% interval with
     ``n_resamples`` resamples drawn with ``seed``.
     """
+    case.require_whole_log("case overview")
     primary = PRIMARY_METRIC[case.task]
     value, without = _business_value(case)
     return CaseOverview(

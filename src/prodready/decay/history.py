@@ -54,6 +54,7 @@ class History:
 def history(case: Case) -> History:
     """The case's labelled history (module docstring). Raises :class:`DataError` when the serving
     log has no label at all."""
+    case.require_whole_log("decay audit")
     cols = case.columns
     features = tuple(f for f in case.features if f.available_at_prediction)
     if not features:

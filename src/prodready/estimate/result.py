@@ -99,6 +99,7 @@ def estimate_case(
             found=type(case).__name__,
             fix="load one with prodready.load_case(PATH) or prodready.samples.load()",
         )
+    case.require_whole_log("label-free estimate")
     if case.task != "binary":
         raise ParameterError(
             "the label-free estimate works on calibrated probabilities, so it needs a binary "

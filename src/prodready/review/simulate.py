@@ -185,6 +185,7 @@ def check_case(case: Any, where: str) -> None:
             found=type(case).__name__,
             fix="load one with prodready.load_case(path) or prodready.samples.load()",
         )
+    case.require_whole_log("review simulation")
     if case.task != "binary":
         raise ParameterError(
             "review needs a binary decision (act or not), and this is a regression case",

@@ -212,6 +212,7 @@ def event_values(
 def check_case(case: Case) -> None:
     """A replay values decisions in money: a binary case needs ``business.value``, a regression
     case ``business.cost_per_unit_error``."""
+    case.require_whole_log("rollout replay")
     business = case.business
     if case.task == "binary" and (business is None or business.value is None):
         raise ParameterError(
