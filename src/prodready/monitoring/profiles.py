@@ -57,7 +57,15 @@ from scipy.spatial.distance import jensenshannon
 
 from prodready.stats.drift import PSI_EPSILON, NumericReference
 
-__all__ = ["LABEL_WINDOW_DAYS", "Days", "FeatureReference", "daily_profiles", "day_numbers"]
+__all__ = [
+    "LABEL_WINDOW_DAYS",
+    "Days",
+    "FeatureReference",
+    "KnownLabels",
+    "daily_profiles",
+    "day_numbers",
+    "profile_days",
+]
 
 LABEL_WINDOW_DAYS = 7
 """Days of events (the day and the 6 before) that the performance on known labels covers."""
@@ -140,29 +148,28 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 def _mode_and_constant(days: Days, day_index: np.ndarray, values: np.ndarray):
     """Per day: count of the most frequent value, and whether all values are equal (the
-    present values only; ``values`` numeric codes or floats without NaN)."""
-    order = np.lexsort((values, day_index))
-    d, v = day_index[order], values[order]
+    present values only; ``values`` numeric codes or floats without NaN). Values are hashed to
+    codes and each (day, code) pair counted: no sort of the values."""
     mode = np.zeros(days.n)
     constant = np.full(days.n, np.nan)
-    if d.size == 0:
+    if day_index.size == 0:
         return mode, constant
-    new_run = np.empty(d.size, dtype=bool)
-    new_run[0] = True
-    np.not_equal(d[1:], d[:-1], out=new_run[1:])
-    new_run[1:] |= v[1:] != v[:-1]
-    starts = np.flatnonzero(new_run)
-    lengths = np.diff(np.append(starts, d.size))
-    run_day = d[starts]
-    first_run = np.flatnonzero(np.r_[True, run_day[1:] != run_day[:-1]])
-    day_of_group = run_day[first_run]
-    mode[day_of_group] = np.maximum.reduceat(lengths, first_run)
-    day_start = np.searchsorted(d, day_of_group, side="left")
-    day_end = np.searchsorted(d, day_of_group, side="right") - 1
-    counts = day_end - day_start + 1
-    constant[day_of_group] = np.where(
-        counts >= 2, (v[day_start] == v[day_end]).astype("float64"), np.nan
-    )
+    codes, uniques = pd.factorize(values)  # equal values (0.0 and -0.0 too) share a code
+    k = max(len(uniques), 1)
+    key = day_index.astype(np.int64) * k + codes
+    if days.n * k <= 4 * key.size + 1_000_000:
+        counts = np.bincount(key, minlength=days.n * k)
+        pairs = np.flatnonzero(counts)
+        pair_counts = counts[pairs]
+    else:
+        pairs, pair_counts = np.unique(key, return_counts=True)
+    pair_day = pairs // k  # ascending
+    starts = np.flatnonzero(np.r_[True, pair_day[1:] != pair_day[:-1]])
+    day_of_group = pair_day[starts]
+    mode[day_of_group] = np.maximum.reduceat(pair_counts, starts)
+    distinct = np.diff(np.append(starts, pairs.size))
+    totals = np.add.reduceat(pair_counts, starts)
+    constant[day_of_group] = np.where(totals >= 2, (distinct == 1).astype("float64"), np.nan)
     return mode, constant
 
 
@@ -241,6 +248,65 @@ def daily_profiles(
 
     ``value_matrix`` is ``(tp, fp, fn, tn)`` money per decision (binary); ``score_reference`` the
     prepared reference scores (None: PSI and JS are NaN)."""
+    return profile_days(
+        frame,
+        days,
+        task=task,
+        timestamp=timestamp,
+        score=score,
+        label=label,
+        label_time=label_time,
+        threshold=threshold,
+        value_matrix=value_matrix,
+        cost_per_unit_error=cost_per_unit_error,
+        score_reference=score_reference,
+        features=features,
+        amount=amount,
+    )[0]
+
+
+@dataclass(frozen=True, eq=False)
+class KnownLabels:
+    """The rows a later day's trailing known-label metric still looks at: those of the last
+    ``LABEL_WINDOW_DAYS - 1`` days of a span, in day order. ``day`` and ``known`` are absolute
+    UTC day numbers (``known``: the day the label was known, int64 max for never)."""
+
+    day: np.ndarray
+    y: np.ndarray
+    scores: np.ndarray
+    known: np.ndarray
+
+    @classmethod
+    def empty(cls) -> KnownLabels:
+        return cls(
+            np.empty(0, dtype=np.int64),
+            np.empty(0),
+            np.empty(0),
+            np.empty(0, dtype=np.int64),
+        )
+
+
+def profile_days(
+    frame: pd.DataFrame,
+    days: Days,
+    *,
+    task: str,
+    timestamp: str,
+    score: str,
+    label: str,
+    label_time: str | None,
+    threshold: float,
+    value_matrix: tuple[float, float, float, float] | None,
+    cost_per_unit_error: float | None,
+    score_reference: NumericReference | None,
+    features: list[FeatureReference],
+    amount: str | None = None,
+    history: KnownLabels | None = None,
+) -> tuple[pd.DataFrame, KnownLabels]:
+    """:func:`daily_profiles` for a span of whole days of a longer log, and the rows the next
+    span's trailing known-label metric needs. ``history``: what the previous span returned (the
+    rows of the days just before ``days``); the result is then exactly what the whole log's
+    daily frame holds for these days, so a log can be profiled span by span in time order."""
     volume = days.count()
     raw = pd.to_numeric(frame[score], errors="coerce").to_numpy("float64", na_value=np.nan)
     with np.errstate(invalid="ignore"):
@@ -300,13 +366,13 @@ def daily_profiles(
                 caught, days.count(np.where(positive, money, 0.0))
             )
     metric_name = "roc_auc_known" if task == "binary" else "mae_known"
-    daily[metric_name] = _known_metric(days, task, y, scores, known_day)
+    daily[metric_name], carry = _known_metric(days, task, y, scores, known_day, history)
 
     for reference in features:
         if reference.name in frame.columns:
             daily.update(feature_series(days, frame[reference.name], reference))
     out = pd.DataFrame(daily, index=pd.Index(days.starts, name="day"))
-    return out
+    return out, carry
 
 
 def _row_value(task, y, scores, threshold, value_matrix, cost_per_unit_error):
@@ -325,20 +391,33 @@ def _row_value(task, y, scores, threshold, value_matrix, cost_per_unit_error):
         return -cost_per_unit_error * np.abs(y - scores)
 
 
-def _known_metric(days: Days, task: str, y, scores, known_day) -> np.ndarray:
+def _known_metric(days: Days, task: str, y, scores, known_day, history=None):
     """ROC AUC (binary) or MAE (regression) per day over the events of the trailing
-    :data:`LABEL_WINDOW_DAYS` days whose label had arrived by the day's end. One loop over days;
-    each day touches only its window's rows."""
+    :data:`LABEL_WINDOW_DAYS` days whose label had arrived by the day's end, and the rows the
+    next span needs (:class:`KnownLabels`). One loop over days; each day touches only its
+    window's rows. ``history`` holds the rows of the days before ``days`` (absolute days)."""
     from sklearn.metrics import roc_auc_score
 
+    never = np.iinfo(np.int64).max
     y_o, s_o, k_o = (days.in_day_order(a) for a in (y, scores, known_day))
+    d_o = days.first + days.in_day_order(days.index).astype(np.int64)
+    k_o = np.where(k_o == never, never, k_o + days.first)  # absolute day numbers
+    if history is not None and history.day.size:
+        d_o = np.concatenate([history.day, d_o])
+        y_o = np.concatenate([history.y, y_o])
+        s_o = np.concatenate([history.scores, s_o])
+        k_o = np.concatenate([history.known, k_o])
+    window = LABEL_WINDOW_DAYS
+    keep = np.searchsorted(d_o, days.first + days.n - (window - 1), side="left")
+    carry = KnownLabels(d_o[keep:], y_o[keep:], s_o[keep:], k_o[keep:])
     out = np.full(days.n, np.nan)
-    if not (k_o < np.iinfo(np.int64).max).any():
-        return out
+    if not (k_o < never).any():
+        return out, carry
+    # bounds[j]: first row of absolute day days.first - window + 1 + j
+    bounds = np.searchsorted(d_o, days.first - window + 1 + np.arange(days.n + window), "left")
     for d in range(days.n):
-        lo = days.bounds[max(0, d - LABEL_WINDOW_DAYS + 1)]
-        hi = days.bounds[d + 1]
-        mask = k_o[lo:hi] <= d
+        lo, hi = bounds[d], bounds[d + window]
+        mask = k_o[lo:hi] <= days.first + d
         if not mask.any():
             continue
         truth, score = y_o[lo:hi][mask], s_o[lo:hi][mask]
@@ -348,4 +427,4 @@ def _known_metric(days: Days, task: str, y, scores, known_day) -> np.ndarray:
                 out[d] = roc_auc_score(truth, score)
         else:
             out[d] = float(np.mean(np.abs(truth - score)))
-    return out
+    return out, carry

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from prodready.monitoring.profiles import (
     daily_profiles,
     day_numbers,
     feature_series,
+    profile_days,
 )
 from prodready.monitoring.rules import FAMILIES, Monitor, cusum, ewma, threshold_rule
 from prodready.results import Finding, most_severe_first, to_json
@@ -116,17 +117,31 @@ _KPI_SERIES = (
 # Default monitors
 
 
-def default_monitors(case: Case, *, reference: pd.DataFrame | tuple | None = None) -> list[Monitor]:
+def default_monitors(
+    case: Case,
+    *,
+    reference: pd.DataFrame | tuple | None = None,
+    stream: bool | None = None,
+) -> list[Monitor]:
     """One monitor per KPI, score shift, each feature's data-quality series, performance and
     system health, with the documented defaults (docs/monitoring.md lists them).
 
     ``reference`` is as for :func:`replay`; it sets the stuck-at-constant thresholds: a
     ``stuck_share[F]`` monitor fires when the day's most frequent value covers more than
     ``(m + 1) / 2`` of its values, ``m`` the highest daily share of any reference day (halfway
-    from the most "stuck" the feature ever was in the reference to fully stuck)."""
+    from the most "stuck" the feature ever was in the reference to fully stuck). ``stream`` as
+    for :func:`replay`: the reference rows are then read from the serving log's files."""
     _check_case(case)
+    log = _serving_log(case, stream)
+    if log is None:
+        stuck = _reference_stuck_shares(case, reference)
+        return _default_monitors(case, case.serving.columns, stuck)
+    rows = _streamed_reference(case, reference, log)[0]
+    return _default_monitors(case, log.columns, _stuck_shares(case, rows, log.columns))
+
+
+def _default_monitors(case: Case, columns, stuck: dict[str, float]) -> list[Monitor]:
     binary = case.task == "binary"
-    stuck = _reference_stuck_shares(case, reference)
     m: list[Monitor] = []
     if binary:
         m.append(Monitor("flag_rate", "business", "flag_rate", "flag_rate", "ewma", "both"))
@@ -141,7 +156,7 @@ def default_monitors(case: Case, *, reference: pd.DataFrame | tuple | None = Non
             "below",
         )
     )
-    if binary and _amount_column(case) is not None:
+    if binary and _amount_column(case, columns) is not None:
         m.append(
             Monitor(
                 "flagged_amount_share",
@@ -168,7 +183,7 @@ def default_monitors(case: Case, *, reference: pd.DataFrame | tuple | None = Non
     m.append(Monitor("mean_score", "model_output", "mean_score", "score", "ewma", "both"))
     for feature in case.features:
         name = feature.name
-        if name not in case.serving.columns:
+        if name not in columns:
             continue
 
         def add(stat: str, rule: str, threshold: float | None = None, name: str = name) -> None:
@@ -344,6 +359,9 @@ def replay(
     monitors: Sequence[Monitor] | None = None,
     *,
     reference: pd.DataFrame | tuple | None = None,
+    stream: bool | None = None,
+    chunk_days: int = 14,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MonitoringReplay:
     """Replay ``monitors`` (default: :func:`default_monitors`) day by day on the case's serving
     log.
@@ -355,27 +373,58 @@ def replay(
     (and the label, for the label-free estimate), e.g. an earlier month's log (every day of the
     log is monitored). Every centre, spread, feature range and known category is taken from it.
 
+    ``stream``: ``None`` = stream when the case holds only a sample of its serving log (loaded
+    with ``load_case(path, lazy=True)``), else replay the log in memory; ``True`` = read the log
+    from the case's serving files even when it is in memory; ``False`` = use ``case.serving``.
+    Streaming reads only the columns the monitors need, ``chunk_days`` UTC days at a time, in
+    time order (:mod:`prodready.monitoring.stream`), and gives the same result as the in-memory
+    replay of the whole log. ``progress(done_days, total_days)`` is called after each chunk
+    (once when not streaming).
+
     Raises :class:`~prodready.errors.DataError` for a monitor on a feature the case lacks or a
     reference without rows, :class:`~prodready.errors.ParameterError` for an unknown series or a
     bad argument.
     """
     _check_case(case)
+    if isinstance(chunk_days, bool) or not isinstance(chunk_days, int) or chunk_days < 1:
+        raise ParameterError(
+            "chunk_days must be a whole number of days of 1 or more",
+            where="chunk_days",
+            found=repr(chunk_days),
+            fix="leave it out (14 days), or pass e.g. chunk_days=7",
+        )
+    log = _serving_log(case, stream)
+    columns = case.serving.columns if log is None else log.columns
+    if monitors is not None:  # a wrong monitor fails before any data is read
+        monitors = list(monitors)
+        _check_monitors(case, monitors, columns)
+    if log is None:
+        serving = case.serving
+        if serving.empty:
+            raise DataError("the serving log has no rows", where=f"{case.name}, serving log")
+        days = Days.from_times(serving[case.columns.timestamp])
+        ref_frame, start, end, reference_from, monitored_from = _reference(case, reference, days)
+    else:
+        days = Days.from_times(pd.Series([log.first_time, log.last_time]))
+        ref_frame, start, end, reference_from, monitored_from = _streamed_reference(
+            case, reference, log
+        )
     if monitors is None:
-        monitors = default_monitors(case, reference=reference)
+        stuck = (
+            _reference_stuck_shares(case, reference)
+            if log is None
+            else _stuck_shares(case, ref_frame, columns)
+        )
+        monitors = _default_monitors(case, columns, stuck)
     monitors = list(monitors)
-    _check_monitors(case, monitors)
+    _check_monitors(case, monitors, columns)
     cols = case.columns
-    serving = case.serving
-    if serving.empty:
-        raise DataError("the serving log has no rows", where=f"{case.name}, serving log")
-    days = Days.from_times(serving[cols.timestamp])
-    ref_frame, start, end, reference_from, monitored_from = _reference(case, reference, days)
 
     notes: list[str] = []
     features = [
         FeatureReference.from_values(f.name, f.type, ref_frame[f.name])
         for f in case.features
-        if f.name in serving.columns and f.name in ref_frame.columns
+        if f.name in columns and f.name in ref_frame.columns
     ]
     score_ref = None
     try:
@@ -386,21 +435,30 @@ def replay(
         notes.append(
             "Score PSI and Jensen-Shannon are not computed: the reference has fewer than 2 scores."
         )
-    profile_args = _profile_args(case, score_ref, features)
-    daily = daily_profiles(serving, days, **profile_args)
+    profile_args = _profile_args(case, score_ref, features, columns)
     if isinstance(reference, pd.DataFrame):
         ref_days = Days.from_times(ref_frame[cols.timestamp])
         ref_daily = daily_profiles(ref_frame, ref_days, **profile_args)
     else:
         ref_days, ref_daily = None, None
-
-    if case.task == "binary":
-        estimated, note = _estimate(case, ref_frame, serving, days)
-        daily["estimated_roc_auc"] = estimated
+    if log is None:
+        daily = daily_profiles(serving, days, **profile_args)
+        if case.task == "binary":
+            estimated, note = _estimate(case, ref_frame, serving, days)
+            daily["estimated_roc_auc"] = estimated
+            if note:
+                notes.append(note)
+        if progress is not None:
+            progress(days.n, days.n)
+    else:
+        daily, note = _streamed_daily(
+            case, log, ref_frame, profile_args, columns, chunk_days, progress
+        )
         if note:
             notes.append(note)
-        if ref_daily is not None:
-            ref_daily["estimated_roc_auc"], _ = _estimate(case, ref_frame, ref_frame, ref_days)
+
+    if case.task == "binary" and ref_daily is not None:
+        ref_daily["estimated_roc_auc"], _ = _estimate(case, ref_frame, ref_frame, ref_days)
     positions = np.arange(days.n)
     monitored = positions >= monitored_from
     in_reference = (positions >= reference_from) & ~monitored
@@ -535,14 +593,14 @@ def _check_case(case: object) -> None:
         )
 
 
-def _amount_column(case: Case) -> str | None:
+def _amount_column(case: Case, columns=None) -> str | None:
     amount = case.business.amount if case.business is not None else None
-    return amount if amount in case.serving.columns else None
+    return amount if amount in (case.serving.columns if columns is None else columns) else None
 
 
-def _known_series(case: Case) -> list[str]:
+def _known_series(case: Case, columns=None) -> list[str]:
     names = list(_KPI_SERIES)
-    if case.task == "binary" and _amount_column(case) is not None:
+    if case.task == "binary" and _amount_column(case, columns) is not None:
         names += _AMOUNT_SERIES
     for f in case.features:
         stats = ["missing_rate", "stuck_share"]
@@ -551,8 +609,8 @@ def _known_series(case: Case) -> list[str]:
     return names
 
 
-def _check_monitors(case: Case, monitors: list[Monitor]) -> None:
-    known = set(_known_series(case))
+def _check_monitors(case: Case, monitors: list[Monitor], columns=None) -> None:
+    known = set(_known_series(case, columns))
     names: set[str] = set()
     features = case.feature_names
     for monitor in monitors:
@@ -621,39 +679,9 @@ def _reference(case: Case, reference, days: Days):
         rows = serving[days.index < REFERENCE_DAYS]
         return rows, _day(days.first), _day(end_day), 0, REFERENCE_DAYS
     if isinstance(reference, pd.DataFrame):
-        missing = [c for c in (cols.timestamp, cols.prediction) if c not in reference.columns]
-        if missing:
-            raise DataError(
-                "the reference frame lacks the case's " + " and ".join(repr(c) for c in missing),
-                where="reference frame",
-                expected=f"columns {cols.timestamp!r} and {cols.prediction!r} (and the "
-                "features; the label for the label-free estimate)",
-                found=f"columns {', '.join(map(str, list(reference.columns)[:12]))}",
-                fix="pass rows with the serving log's columns, e.g. an earlier month's log",
-            )
-        if reference.empty:
-            raise DataError("the reference frame has no rows", where="reference frame")
-        if not pd.api.types.is_datetime64_any_dtype(reference[cols.timestamp].dtype):
-            reference = reference.assign(
-                **{cols.timestamp: pd.to_datetime(reference[cols.timestamp], utc=True)}
-            )
-        return reference, None, None, 0, 0
+        return _reference_frame(case, reference), None, None, 0, 0
     if isinstance(reference, tuple | list) and len(reference) == 2:
-        try:
-            start, end = _utc(reference[0]), _utc(reference[1])
-        except (TypeError, ValueError) as err:
-            raise ParameterError(
-                "the reference period's start and end must be times",
-                where="reference",
-                found=repr(reference),
-                fix="pass e.g. reference=('2025-07-01', '2025-08-01')",
-            ) from err
-        if not start < end:
-            raise ParameterError(
-                "the reference period must end after it starts",
-                where="reference",
-                found=f"{start} to {end}",
-            )
+        start, end = _reference_period(reference)
         times = serving[cols.timestamp]
         inside = ((times >= start) & (times < end)).to_numpy()
         if not inside.any():
@@ -676,20 +704,225 @@ def _reference(case: Case, reference, days: Days):
     )
 
 
+def _reference_frame(case: Case, reference: pd.DataFrame) -> pd.DataFrame:
+    """A reference given as a frame, checked, with its times parsed."""
+    cols = case.columns
+    missing = [c for c in (cols.timestamp, cols.prediction) if c not in reference.columns]
+    if missing:
+        raise DataError(
+            "the reference frame lacks the case's " + " and ".join(repr(c) for c in missing),
+            where="reference frame",
+            expected=f"columns {cols.timestamp!r} and {cols.prediction!r} (and the "
+            "features; the label for the label-free estimate)",
+            found=f"columns {', '.join(map(str, list(reference.columns)[:12]))}",
+            fix="pass rows with the serving log's columns, e.g. an earlier month's log",
+        )
+    if reference.empty:
+        raise DataError("the reference frame has no rows", where="reference frame")
+    if not pd.api.types.is_datetime64_any_dtype(reference[cols.timestamp].dtype):
+        reference = reference.assign(
+            **{cols.timestamp: pd.to_datetime(reference[cols.timestamp], utc=True)}
+        )
+    return reference
+
+
+def _reference_period(reference) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A reference given as ``(start, end)``, checked, as UTC times."""
+    try:
+        start, end = _utc(reference[0]), _utc(reference[1])
+    except (TypeError, ValueError) as err:
+        raise ParameterError(
+            "the reference period's start and end must be times",
+            where="reference",
+            found=repr(reference),
+            fix="pass e.g. reference=('2025-07-01', '2025-08-01')",
+        ) from err
+    if not start < end:
+        raise ParameterError(
+            "the reference period must end after it starts",
+            where="reference",
+            found=f"{start} to {end}",
+        )
+    return start, end
+
+
 def _reference_stuck_shares(case: Case, reference) -> dict[str, float]:
     """Highest daily ``stuck_share`` of each feature over the reference days."""
     if case.serving.empty:
         return {}
     days = Days.from_times(case.serving[case.columns.timestamp])
     rows = _reference(case, reference, days)[0]
+    return _stuck_shares(case, rows, case.serving.columns)
+
+
+def _stuck_shares(case: Case, rows: pd.DataFrame, columns) -> dict[str, float]:
+    """Highest daily ``stuck_share`` of each feature over the reference ``rows``."""
     ref_days = Days.from_times(rows[case.columns.timestamp])
     out = {}
     for f in case.features:
-        if f.name in rows.columns and f.name in case.serving.columns:
+        if f.name in rows.columns and f.name in columns:
             ref = FeatureReference.from_values(f.name, f.type, rows[f.name])
             shares = feature_series(ref_days, rows[f.name], ref)[f"stuck_share[{f.name}]"]
             present = shares[~np.isnan(shares)]
             out[f.name] = float(present.max()) if present.size else math.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Streaming from the serving files (prodready.monitoring.stream)
+
+
+def _serving_log(case: Case, stream: bool | None):
+    """The serving log to stream from, or None to replay ``case.serving`` in memory."""
+    source = getattr(case, "serving_source", None)
+    if stream is None:
+        stream = source is not None
+    if not isinstance(stream, bool):
+        raise ParameterError(
+            "stream must be True, False or None",
+            where="stream",
+            found=repr(stream),
+            fix="leave it out: a lazily loaded case streams, a loaded one replays in memory",
+        )
+    if not stream:
+        if source is not None and source.sample_rows < source.rows:
+            raise ParameterError(
+                "stream=False needs the whole serving log in memory, but this case holds only "
+                f"a sample of it ({source.sample_rows:,} of {source.rows:,} rows)",
+                where="stream",
+                fix="leave stream out (the replay then reads the log from its files), or load "
+                "the case with load_case(path) to hold the whole log",
+            )
+        return None
+    files = tuple(source.files) if source is not None else case.data_files("serving")
+    if not files:
+        raise ParameterError(
+            "stream=True reads the serving log from its files, but this case was built in memory",
+            where="stream",
+            fix="leave stream out to replay case.serving, or load the case from its case file",
+        )
+    from prodready.monitoring.stream import open_log
+
+    return open_log(files, timestamp=case.columns.timestamp, source=f"{case.name}, serving log")
+
+
+def _needed_columns(case: Case, columns) -> list[str]:
+    """The serving columns a replay reads: time, score, label, label time, amount, features."""
+    cols = case.columns
+    wanted = [cols.timestamp, cols.prediction, cols.label, cols.label_time]
+    wanted.append(_amount_column(case, columns) if case.task == "binary" else None)
+    wanted += [f.name for f in case.features]
+    return [c for c in dict.fromkeys(wanted) if c and c in columns]
+
+
+def _read_days(case: Case, log, first_day: int, last_day: int, chunk_days: int):
+    from prodready.monitoring.stream import preparer
+
+    columns = _needed_columns(case, log.columns)
+    prepare = preparer(case, columns, log.source)
+    return log.spans(
+        columns, prepare, chunk_days=chunk_days, first_day=first_day, last_day=last_day
+    )
+
+
+def _streamed_reference(case: Case, reference, log):
+    """:func:`_reference` for a log read from its files: only the reference rows are read."""
+    first = log.first_day
+    if reference is None:
+        last = min(first + REFERENCE_DAYS - 1, log.last_day)
+        rows = _concat([f for _, _, f in _read_days(case, log, first, last, REFERENCE_DAYS)])
+        return rows, _day(first), _day(first + REFERENCE_DAYS), 0, REFERENCE_DAYS
+    if isinstance(reference, pd.DataFrame):
+        return _reference_frame(case, reference), None, None, 0, 0
+    if isinstance(reference, tuple | list) and len(reference) == 2:
+        start, end = _reference_period(reference)
+        start_day = int(day_numbers(pd.Series([start]))[0])
+        end_day = int(day_numbers(pd.Series([end - pd.Timedelta(microseconds=1)]))[0]) + 1
+        lo, hi = max(start_day, first), min(end_day - 1, log.last_day)
+        rows = pd.DataFrame()
+        if lo <= hi:
+            rows = _concat([f for _, _, f in _read_days(case, log, lo, hi, hi - lo + 1)])
+            times = rows[case.columns.timestamp]
+            rows = rows[((times >= start) & (times < end)).to_numpy()].reset_index(drop=True)
+        if rows.empty:
+            raise DataError(
+                "no serving row falls in the reference period",
+                where="reference",
+                found=f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (UTC); the log spans "
+                f"{log.first_time:%Y-%m-%d} to {log.last_time:%Y-%m-%d}",
+                fix="pass a period inside the serving log",
+            )
+        return rows, start, end, max(0, start_day - first), end_day - first
+    raise ParameterError(
+        "reference must be None, a (start, end) pair or a DataFrame",
+        where="reference",
+        found=type(reference).__name__,
+        fix="leave it out for the first 28 days of the serving log",
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _streamed_daily(case, log, ref_frame, profile_args, columns, chunk_days, progress):
+    """The daily frame of the whole log, profiled ``chunk_days`` days at a time in time order
+    (the trailing known-label window carried across chunks), with the label-free estimate per
+    chunk; and the estimate's note, if it could not run."""
+    total = log.last_day - log.first_day + 1
+    parts: list[pd.DataFrame] = []
+    history = None
+    note = None
+    estimate = case.task == "binary"
+    calibration = None
+    for lo, hi, frame in _read_days(case, log, log.first_day, log.last_day, chunk_days):
+        days = Days.from_times(frame[case.columns.timestamp], first=lo, last=hi - 1)
+        daily, history = profile_days(frame, days, history=history, **profile_args)
+        if estimate:
+            values = np.full(days.n, np.nan)
+            if len(frame) and note is None and calibration is None:
+                # the first chunk goes through the estimate's own checks (and its note)
+                values, note = _estimate(case, ref_frame, frame, days)
+                if note is None:
+                    calibration = _calibration(case, ref_frame)
+            elif len(frame) and note is None:
+                values = _estimated_roc_auc(case, calibration, frame, days)
+            daily["estimated_roc_auc"] = values
+        parts.append(daily)
+        if progress is not None:
+            progress(hi - log.first_day, total)
+    daily = pd.concat(parts)
+    if estimate and note is not None:
+        daily["estimated_roc_auc"] = np.nan  # as in memory: no estimate on any day
+    return daily, note
+
+
+def _calibration(case: Case, ref_frame: pd.DataFrame):
+    """The label-free estimate's calibration, fitted once on the reference's labelled rows
+    exactly as :func:`prodready.estimate.performance` fits it."""
+    from prodready.estimate.cbpe import calibrate
+
+    cols = case.columns
+    labelled = ref_frame[ref_frame[cols.label].notna()]
+    return calibrate(
+        labelled[cols.prediction].to_numpy(dtype="float64", na_value=np.nan),
+        labelled[cols.label].to_numpy(dtype="float64", na_value=np.nan),
+    )
+
+
+def _estimated_roc_auc(case: Case, calibration, frame: pd.DataFrame, days: Days) -> np.ndarray:
+    """Per day of ``days`` the estimate's ``estimated_roc_auc`` (chunks of one UTC day) on the
+    rows of ``frame`` (in time order), without refitting the calibration for every chunk."""
+    from prodready.estimate.cbpe import expected_roc_auc
+
+    scores = frame[case.columns.prediction].to_numpy(dtype="float64", na_value=np.nan)
+    probabilities = calibration.predict(scores)
+    out = np.full(days.n, np.nan)
+    for d in range(days.n):
+        lo, hi = days.bounds[d], days.bounds[d + 1]
+        if hi > lo:
+            out[d] = expected_roc_auc(scores[lo:hi], probabilities[lo:hi])
     return out
 
 
@@ -708,7 +941,7 @@ def _day(number: int) -> pd.Timestamp:
     return pd.Timestamp(number * 86_400, unit="s", tz="UTC")
 
 
-def _profile_args(case: Case, score_ref, features) -> dict[str, Any]:
+def _profile_args(case: Case, score_ref, features, columns=None) -> dict[str, Any]:
     cols, business = case.columns, case.business
     matrix = None
     if business is not None and business.value is not None:
@@ -725,7 +958,7 @@ def _profile_args(case: Case, score_ref, features) -> dict[str, Any]:
         "cost_per_unit_error": business.cost_per_unit_error if business is not None else None,
         "score_reference": score_ref,
         "features": features,
-        "amount": _amount_column(case),
+        "amount": _amount_column(case, columns),
     }
 
 
