@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from prodready.data.readers import (
+    DUCKDB_NUMBER_TYPES,
     check_tables,
     duckdb_connection,
     parquet_column_stats,
@@ -328,25 +329,8 @@ def load_case(
     return case
 
 
-_NUMBER_TYPES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "BOOLEAN",
-)
-
-
 def _is_number_type(kind: str) -> bool:
-    return kind in _NUMBER_TYPES or kind.startswith("DECIMAL")
+    return kind in DUCKDB_NUMBER_TYPES or kind.startswith("DECIMAL")
 
 
 def _lazy_serving(

@@ -261,6 +261,22 @@ def _unreadable_parquet(exc: Exception, name: str) -> DataError:
 DUCKDB_MEMORY_LIMIT = "1GB"
 
 
+# DuckDB's column type names (DESCRIBE), for checks without reading the data.
+DUCKDB_INTEGER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+)
+DUCKDB_NUMBER_TYPES = (*DUCKDB_INTEGER_TYPES, "FLOAT", "DOUBLE", "BOOLEAN")
+
+
 def duckdb_connection(temp_directory: str | Path, *, threads: int | None = None):
     """A DuckDB connection with a memory limit, a spill folder and the session time zone UTC
     (timestamps without a zone are read as UTC, as the loader does)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from prodready.data.readers import DUCKDB_NUMBER_TYPES
 from prodready.engine.layout import MAX_CATEGORIES, Layout, NumericLayout
 from prodready.engine.profile import ProfileSet
 from prodready.engine.sql import (
@@ -45,21 +46,6 @@ _PARQUET = (".parquet", ".pq", ".parq")
 _CSV = (".csv", ".tsv", ".txt")
 _COMPRESSED = (".gz", ".zst")
 _BATCH = 1 << 20
-_NUMERIC_TYPES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "BOOLEAN",
-)
 
 
 def _duckdb():
@@ -263,7 +249,7 @@ class _DuckBackend:
                 )
         for name in numeric:
             kind = self.schema[name]
-            if kind not in _NUMERIC_TYPES and not kind.startswith("DECIMAL"):
+            if kind not in DUCKDB_NUMBER_TYPES and not kind.startswith("DECIMAL"):
                 raise DataError(
                     f"column {name!r} holds {kind} values, not numbers",
                     where=self.where,

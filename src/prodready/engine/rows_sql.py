@@ -41,19 +41,6 @@ __all__ = [
     "serving_schema",
 ]
 
-_INTEGER_TYPES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-)
-
 
 def _quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
