@@ -38,7 +38,7 @@ from prodready.data.validation import (
     prepare,
 )
 from prodready.data.yaml_file import read_yaml_mapping
-from prodready.errors import CaseFileError, DataError, ParameterError
+from prodready.errors import CaseFileError, DataError, ParameterError, first_line
 from prodready.spec import Business, CaseSpec, Columns, Feature, Task
 
 CASE_FILE_NAMES = ("case.yaml", "case.yml")
@@ -358,7 +358,7 @@ def _lazy_serving(
                 raise DataError(
                     "the files cannot be read together",
                     where=where,
-                    found=str(exc).strip().splitlines()[0][:300],
+                    found=first_line(exc),
                     fix="export every file with the same columns and column types",
                 ) from None
             types = {row[0]: str(row[1]) for row in described}

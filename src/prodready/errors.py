@@ -68,3 +68,12 @@ class ParameterError(ProdreadyError):
 
 class StoreError(ProdreadyError):
     """The assessment store (database) cannot be opened, read or written as asked."""
+
+
+def first_line(err: BaseException, limit: int | None = 300) -> str:
+    """The first line of another library's error (DuckDB's, Arrow's and Spark's run long), cut
+    to ``limit`` characters, for the ``found`` of our own message; the error's type when it has
+    no text."""
+    text = str(err).strip()
+    line = text.splitlines()[0] if text else type(err).__name__
+    return line if limit is None else line[:limit]

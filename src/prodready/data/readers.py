@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prodready.errors import DataError
+from prodready.errors import DataError, first_line
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -141,7 +141,7 @@ def table_columns(path: Path, *, name: str) -> list[str]:
             raise DataError(
                 "the file is not a readable Parquet file (corrupt, cut off, or another format)",
                 where=name,
-                found=str(exc).strip().splitlines()[0][:200],
+                found=first_line(exc, 200),
                 fix="write the file again, or remove it from the folder the pattern matches",
             ) from None
     with path.open("rb") as handle:
@@ -213,7 +213,7 @@ def read_tables(paths: Sequence[Path], *, name: str, names: Sequence[str]) -> pd
         raise DataError(
             "a column has incompatible types in different files",
             where=name,
-            found=str(exc).strip().splitlines()[0][:300],
+            found=first_line(exc),
             fix="export every file with the same column types (e.g. cast the column in the "
             "query that writes the files)",
         ) from None
@@ -249,7 +249,7 @@ def _unreadable_parquet(exc: Exception, name: str) -> DataError:
         "the file is not a readable Parquet file (corrupt, cut off, or another format)",
         where=name,
         expected="a Parquet file written by pandas, pyarrow, Spark or DuckDB",
-        found=str(exc).strip().splitlines()[0][:200],
+        found=first_line(exc, 200),
         fix="write the file again; if it is really CSV, give it a .csv extension",
     )
 
@@ -453,7 +453,7 @@ def sample_tables(
         raise DataError(
             "a column has incompatible types in different files",
             where=name,
-            found=str(exc).strip().splitlines()[0][:300],
+            found=first_line(exc),
             fix="export every file with the same column types (e.g. cast the column in the "
             "query that writes the files)",
         ) from None

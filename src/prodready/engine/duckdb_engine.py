@@ -34,10 +34,9 @@ from prodready.engine.sql import (
     bins_table,
     compute_layouts,
     compute_profiles,
-    first_line,
     long_finite_sql,
 )
-from prodready.errors import DataError, ParameterError
+from prodready.errors import DataError, ParameterError, first_line
 
 __all__ = ["ENGINE", "layouts_from_files", "profile_files"]
 
@@ -137,7 +136,7 @@ class _DuckBackend:
             self.close()
             raise ParameterError(
                 "DuckDB does not accept these settings",
-                found=first_line(err),
+                found=first_line(err, None),
                 fix="check memory_limit (e.g. '3GB'), threads and temp_directory",
             ) from err
         try:
@@ -215,14 +214,14 @@ class _DuckBackend:
             return DataError(
                 "could not be profiled by DuckDB",
                 where=self.where,
-                found=first_line(err),
+                found=first_line(err, None),
                 fix="check the columns' types (numbers for numeric features, a timestamp for "
                 "by=); if they look right, convert the files to Parquet and try again",
             )
         return DataError(
             f"cannot be read as {self.kind.upper()}",
             where=bad or self.where,
-            found=first_line(err),
+            found=first_line(err, None),
             fix=f"check that the file is a complete, valid {self.kind.upper()} file "
             "(re-export it if it was cut short)",
         )

@@ -39,10 +39,9 @@ from prodready.engine.sql import (
     bins_table,
     compute_layouts,
     compute_profiles,
-    first_line,
     is_finite,
 )
-from prodready.errors import DataError, ParameterError
+from prodready.errors import DataError, ParameterError, first_line
 
 __all__ = ["ENGINE", "layouts_from_table", "profile_table"]
 
@@ -96,7 +95,7 @@ class _SparkBackend:
                 raise DataError(
                     "is not a table or view Spark knows",
                     where=f"table {data!r}",
-                    found=first_line(err),
+                    found=first_line(err, None),
                     fix="check the table's name and database (spark.catalog.listTables())",
                 ) from err
             self.where = f"table {data!r}"
@@ -220,7 +219,7 @@ class _SparkBackend:
             raise DataError(
                 "cannot be profiled as asked",
                 where=self.where,
-                found=first_line(err),
+                found=first_line(err, None),
                 fix="check the column names and types",
             ) from err
 

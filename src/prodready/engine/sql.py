@@ -752,9 +752,3 @@ def compute_layouts(
                 raise for_column(err, name) from err
     _tick(progress, 1.0, f"built {len(out)} layouts")
     return out
-
-
-def first_line(err: Exception) -> str:
-    """The first line of an engine's error (DuckDB's and Spark's run long) for our messages."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

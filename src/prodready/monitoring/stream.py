@@ -43,7 +43,7 @@ from prodready.data.validation import (
     _timestamps,
     _Where,
 )
-from prodready.errors import DataError
+from prodready.errors import DataError, first_line
 
 __all__ = ["MAX_BUFFER_ROWS", "MEMORY_LIMIT", "ServingLog", "open_log"]
 
@@ -192,7 +192,7 @@ class ServingLog:
                     raise DataError(
                         "the serving log's files cannot be read in time order",
                         where=self.source,
-                        found=str(err).strip().splitlines()[0][:300],
+                        found=first_line(err),
                         fix="check that every file has the case's columns, or replay with "
                         "stream=False on a loaded case",
                     ) from None
@@ -332,7 +332,7 @@ def _parquet_groups(files: tuple[Path, ...], timestamp: str):
             raise DataError(
                 "the file is not a readable Parquet file (corrupt, cut off, or another format)",
                 where=str(path),
-                found=str(exc).strip().splitlines()[0][:200],
+                found=first_line(exc, 200),
                 fix="write the file again, or remove it from the folder the pattern matches",
             ) from None
         for g in range(reader.metadata.num_row_groups):
@@ -383,7 +383,7 @@ def _duckdb_range(files, kind: str, timestamp: str, source: str):
         raise DataError(
             "the serving log's files cannot be read",
             where=source,
-            found=str(err).strip().splitlines()[0][:300],
+            found=first_line(err),
             fix="check that every file is a readable CSV or Parquet file with the case's columns",
         ) from None
     finally:
