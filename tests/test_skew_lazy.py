@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from prodready import load_case, samples, skew
-from prodready.case import ServingSource
+from prodready.case import DataSource
 from prodready.errors import DataError, ParameterError
 from prodready.skew.distribution import ALL_COLUMNS
 
@@ -71,7 +71,8 @@ def lazy_all(big_case_file: Path, fixed_models) -> skew.SkewAudit:
 
 @pytest.fixture(scope="module")
 def lazy_sample(big_case_file: Path, fixed_models) -> skew.SkewAudit:
-    """A small sample, and the serving files profiled in two batches whose profiles merge."""
+    """A small sample (the training data too: read from its file, every row), and the serving
+    files profiled in two batches whose profiles merge."""
     distribution = importlib.import_module("prodready.skew.distribution")
     files = sorted((big_case_file.parent / "serving_log").glob("*.parquet"))
     with pytest.MonkeyPatch.context() as patch:
@@ -125,7 +126,14 @@ def test_a_lazy_case_holds_a_reproducible_time_ordered_sample(big_case_file: Pat
     source = case.serving_source
     files = sorted((big_case_file.parent / "serving_log").glob("*.parquet"))
     total = sum(pq.read_metadata(f).num_rows for f in files)
-    assert source == ServingSource(files=tuple(files), rows=total, sample_rows=5_000, seed=7)
+    assert source == DataSource(files=tuple(files), rows=total, sample_rows=5_000, seed=7)
+    training = big_case_file.parent / "training.parquet"
+    training_rows = pq.read_metadata(training).num_rows
+    assert case.training_source == DataSource(
+        files=(training.resolve(),), rows=training_rows, sample_rows=5_000, seed=7, role="training"
+    )
+    assert len(case.training) == 5_000 and case.training["event_time"].is_monotonic_increasing
+    assert f"training={training_rows:,} rows on disk (a sample of 5,000 in memory)" in repr(case)
     assert total > 200_000 and len(case.serving) == 5_000
     assert case.serving["event_time"].is_monotonic_increasing
     assert case.serving["transaction_id"].is_unique
@@ -191,8 +199,9 @@ def test_the_model_parts_say_they_ran_on_the_sample(small_audit: skew.SkewAudit)
     assert all(said in note for note in small_audit.metric_gap.table["note"])
     assert all(said in note for note in small_audit.leakage.features["note"])
     gap = small_audit.summary()[0].text
-    assert "in production (serving scored on a uniform sample of 3,000" in gap
-    assert small_audit.to_dict()["serving_note"].startswith("The serving log stays on disk")
+    assert "fitted on a uniform sample of 3,000 of the" in gap
+    assert "serving scored on a uniform sample of 3,000 of the" in gap
+    assert small_audit.to_dict()["serving_note"].startswith("The data stays on disk")
 
 
 # -- bad input: the eager loader's errors ---------------------------------------------------------
@@ -261,6 +270,24 @@ def test_what_the_lazy_path_cannot_read_is_named(small_case_file, tmp_path) -> N
         load_case(small_case_file, lazy=True, sample_rows=0)
 
 
+def test_training_files_are_checked_as_the_eager_loader_checks_them(small_case_file, tmp_path):
+    case_file = _copy(small_case_file, tmp_path / "nolabel")
+    training = case_file.parent / "training.parquet"
+    table = pq.read_table(training)
+    at = table.schema.get_field_index("is_fraud")
+    labels = table["is_fraud"].to_pandas().astype("Int64")
+    labels.iloc[[3, 30]] = pd.NA
+    pq.write_table(table.set_column(at, "is_fraud", pa.array(labels)), training)
+    eager, lazy = _errors(case_file)
+    assert "2 training row(s) have no label" in eager and "2 training row(s) have no label" in lazy
+
+    case_file = _copy(small_case_file, tmp_path / "nocolumn")
+    training = case_file.parent / "training.parquet"
+    pq.write_table(pq.read_table(training).drop_columns(["chargebacks_90d"]), training)
+    eager, lazy = _errors(case_file)
+    assert eager == lazy and "missing from the training data: 'chargebacks_90d'" in lazy
+
+
 def test_a_single_serving_file_and_a_csv_log_load_lazily(small_case_file, tmp_path) -> None:
     case_file = _copy(small_case_file, tmp_path / "csv")
     frames = [pd.read_parquet(p) for p in sorted((case_file.parent / "serving_log").glob("*"))]
@@ -273,6 +300,14 @@ def test_a_single_serving_file_and_a_csv_log_load_lazily(small_case_file, tmp_pa
     assert lazy.serving.dtypes.equals(eager.serving.dtypes)
     again = load_case(case_file, lazy=True, sample_rows=2_000)
     assert again.serving.equals(lazy.serving)
+    # a CSV training file is left on disk and sampled the same way
+    pd.read_parquet(case_file.parent / "training.parquet").to_csv(
+        case_file.parent / "training.csv", index=False
+    )
+    case_file.write_text(case_file.read_text().replace("training.parquet", "training.csv"))
+    lazy = load_case(case_file, lazy=True, sample_rows=2_000)
+    assert lazy.training_source.rows == len(eager.training) and len(lazy.training) == 2_000
+    assert lazy.training.dtypes.equals(eager.training.dtypes)
 
 
 def test_audits_that_need_every_row_refuse_a_sample(tmp_path: Path) -> None:
@@ -287,7 +322,7 @@ def test_audits_that_need_every_row_refuse_a_sample(tmp_path: Path) -> None:
         lambda: rollout.simulate(lazy),
         lambda: review.simulate(lazy, band=(0.2, 0.6), capacity_per_day=10, cost_per_review=1),
     ):
-        with pytest.raises(ParameterError, match="needs the whole serving log in memory"):
+        with pytest.raises(ParameterError, match="needs the whole training data and serving log"):
             run()
     whole = load_case(case_file, lazy=True, sample_rows=1_000_000)  # the sample is the log
     assert not whole.serving_source.is_sample

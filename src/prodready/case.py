@@ -46,69 +46,77 @@ DEFAULT_SAMPLE_ROWS = 500_000
 
 
 @dataclass(frozen=True)
-class ServingSource:
-    """A serving log that stays on disk (``load_case(..., lazy=True)``).
+class DataSource:
+    """Data that stays on disk (``load_case(..., lazy=True)``): the training data or the log.
 
-    ``files``: the log's files (Parquet or CSV), sorted; ``rows``: rows in the whole log;
-    ``sample_rows``: rows held in ``case.serving`` (a uniform random sample drawn with ``seed``,
-    in time order; all rows when the log is that small).
+    ``files``: its files (Parquet or CSV), sorted; ``rows``: rows in all of them;
+    ``sample_rows``: rows held in memory (``case.training`` or ``case.serving``: a uniform random
+    sample drawn with ``seed``, in time order; all rows when the data is that small);
+    ``role``: ``"training"`` or ``"serving"``, for messages.
     """
 
     files: tuple[Path, ...]
     rows: int
     sample_rows: int
     seed: int
+    role: Literal["training", "serving"] = "serving"
 
     @property
     def is_sample(self) -> bool:
-        """True when ``case.serving`` holds only part of the log."""
+        """True when the frame in memory holds only part of the data."""
         return self.sample_rows < self.rows
 
     def describe(self) -> str:
         """ "a uniform sample of 500,000 of the 10,000,000 serving rows", or "all 215,261
-        serving rows" when the sample is the whole log."""
+        serving rows" when the sample is the whole data."""
         if not self.is_sample:
-            return f"all {self.rows:,} serving rows"
-        return f"a uniform sample of {self.sample_rows:,} of the {self.rows:,} serving rows"
+            return f"all {self.rows:,} {self.role} rows"
+        return f"a uniform sample of {self.sample_rows:,} of the {self.rows:,} {self.role} rows"
+
+
+def sampled(*sources: DataSource | None) -> str:
+    """What the sampled sets are, joined with "and" (``""`` when nothing is sampled): the
+    notes of the audit parts that run on the samples (metric gap, leakage probe) say it."""
+    return " and ".join(s.describe() for s in sources if s is not None and s.is_sample)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Case:
     """A case ready to audit. Frames are canonical (see :mod:`prodready.data.validation`).
 
-    ``serving_source`` is None when ``serving`` is the whole serving log; for a case loaded with
-    ``lazy=True`` it names the log's files and ``serving`` holds a uniform sample of them.
+    ``serving_source`` / ``training_source`` are None when the frame is the whole data; for a
+    case loaded with ``lazy=True`` they name the files and the frame holds a uniform sample.
     """
 
     spec: CaseSpec
     training: pd.DataFrame
     serving: pd.DataFrame
     path: Path | None = None  # the case file; None for a case built in memory
-    serving_source: ServingSource | None = None
+    serving_source: DataSource | None = None
+    training_source: DataSource | None = None
 
     def __repr__(self) -> str:
-        source = self.serving_source
-        if source is None:
-            serving = f"serving={len(self.serving):,} rows"
-        else:
-            serving = (
-                f"serving={source.rows:,} rows on disk (a sample of {source.sample_rows:,} "
-                "in memory)"
-            )
+        def rows(frame: pd.DataFrame, source: DataSource | None) -> str:
+            if source is None:
+                return f"{len(frame):,} rows"
+            return f"{source.rows:,} rows on disk (a sample of {source.sample_rows:,} in memory)"
+
         return (
-            f"Case({self.spec.name!r}, task={self.spec.task}, training={len(self.training):,} "
-            f"rows, {serving}, features={len(self.spec.features)})"
+            f"Case({self.spec.name!r}, task={self.spec.task}, "
+            f"training={rows(self.training, self.training_source)}, "
+            f"serving={rows(self.serving, self.serving_source)}, "
+            f"features={len(self.spec.features)})"
         )
 
     def require_whole_log(self, audit: str) -> None:
-        """Refuse, with one clear message, an audit that reads every serving row from memory on
-        a case whose serving log stayed on disk with only a sample in memory (``lazy=True``):
-        it would otherwise report on the sample as if it were the log."""
-        source = self.serving_source
-        if source is not None and source.is_sample:
+        """Refuse, with one clear message, an audit that reads every row from memory on a case
+        whose data stayed on disk with only a sample in memory (``lazy=True``): it would
+        otherwise report on the sample as if it were the data."""
+        held = sampled(self.training_source, self.serving_source)
+        if held:
             raise ParameterError(
-                f"the {audit} needs the whole serving log in memory, but this case was loaded "
-                f"with the log left on disk ({source.describe()} in memory)",
+                f"the {audit} needs the whole training data and serving log in memory, but this "
+                f"case was loaded with the data left on disk ({held} in memory)",
                 where=str(self.path) if self.path is not None else self.spec.name,
                 fix="load the case without lazy=True (no --lazy); the skew audit and the "
                 "monitoring replay work on a log left on disk",
@@ -162,7 +170,8 @@ class Case:
         *,
         names: tuple[str, str] = ("training data", "serving log"),
         path: Path | None = None,
-        serving_source: ServingSource | None = None,
+        serving_source: DataSource | None = None,
+        training_source: DataSource | None = None,
     ) -> Case:
         """Validate both frames against ``spec``; ``names`` are what messages call them."""
         check_overlap(training, serving, names)
@@ -172,6 +181,7 @@ class Case:
             serving=prepare(serving, spec, role="serving", source=names[1]),
             path=path,
             serving_source=serving_source,
+            training_source=training_source,
         )
 
     @classmethod
@@ -251,14 +261,16 @@ def load_case(
     A data path may be a glob (``serving_log/*.parquet``, ``logs/**/*.csv``): its matches, sorted
     by path, are read into one frame; :func:`data_files` lists them without reading them.
 
-    ``lazy=True`` leaves the serving log on disk: its files are checked from their schemas
-    (columns the case names, with types the audits can use; for Parquet also missing ids,
-    timestamps and scores, and score and label ranges, from the row groups' statistics), its
-    rows are counted (Parquet: from the footers), and ``case.serving`` holds a uniform random
-    sample of ``sample_rows`` of them (drawn with ``seed``; all rows when the log is smaller),
-    in time order and validated like a whole log. ``case.serving_source`` names the files; the
-    skew audit then profiles the whole log with DuckDB. Memory is bounded by the sample, the
-    training data and DuckDB's limit (1 GB, spilling to a temporary folder).
+    ``lazy=True`` leaves the data on disk, the training data and the serving log alike: their
+    files are checked from their schemas (columns the case names, with types the audits can
+    use; for Parquet also missing ids, timestamps, labels and scores, and score and label
+    ranges, from the row groups' statistics), their rows are counted (Parquet: from the
+    footers), and ``case.training`` / ``case.serving`` hold a uniform random sample of
+    ``sample_rows`` rows of each (drawn with ``seed``; all rows when the data is smaller), in
+    time order and validated like whole data. ``case.training_source`` and
+    ``case.serving_source`` name the files; the skew audit then profiles every row of both with
+    DuckDB and the monitoring replay streams the log. Memory is bounded by the samples and
+    DuckDB's limit (1 GB, spilling to a temporary folder).
     """
     if lazy and (
         isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 2
@@ -280,7 +292,7 @@ def load_case(
     spec = _validate_spec(raw, where=str(case_file), text=text)
     frames: dict[str, pd.DataFrame] = {}
     shown_as: dict[str, str] = {}
-    source: ServingSource | None = None
+    sources: dict[str, DataSource] = {}
     for role in ("training", "serving"):
         pattern = getattr(spec, role).path
         if not pattern:
@@ -292,15 +304,16 @@ def load_case(
             )
         files = _resolve(case_file, role, pattern)
         shown = [_shown(f, case_file) for f in files]
-        if lazy and role == "serving":
+        if lazy:
             where = f"{case_file}, {role}.path {pattern!r}" if is_glob(pattern) else shown[0]
             if is_glob(pattern):
                 count = f"{len(files)} file" + ("s" if len(files) > 1 else "")
                 shown_as[role] = f"{pattern} ({count})"
             else:
                 shown_as[role] = shown[0]
-            frames[role], source = _lazy_serving(
+            frames[role], sources[role] = _lazy_table(
                 spec,
+                role,
                 files,
                 shown,
                 where=where,
@@ -320,7 +333,13 @@ def load_case(
     training, serving = frames.pop("training"), frames.pop("serving")
     names = (shown_as["training"], shown_as["serving"])
     case = Case.from_spec(
-        spec, training, serving, names=names, path=case_file, serving_source=source
+        spec,
+        training,
+        serving,
+        names=names,
+        path=case_file,
+        serving_source=sources.get("serving"),
+        training_source=sources.get("training"),
     )
     del training, serving
     # Arrow's allocator keeps the freed buffers of the file reads for reuse; hand them back so a
@@ -333,8 +352,9 @@ def _is_number_type(kind: str) -> bool:
     return kind in DUCKDB_NUMBER_TYPES or kind.startswith("DECIMAL")
 
 
-def _lazy_serving(
+def _lazy_table(
     spec: CaseSpec,
+    role: Literal["training", "serving"],
     files: list[Path],
     shown: list[str],
     *,
@@ -342,13 +362,13 @@ def _lazy_serving(
     called: str,
     sample_rows: int,
     seed: int,
-) -> tuple[pd.DataFrame, ServingSource]:
-    """The serving log's checks that need no full read, its row count and its sample."""
+) -> tuple[pd.DataFrame, DataSource]:
+    """The checks of ``role``'s files that need no full read, their row count and sample."""
     import tempfile
 
     columns = check_tables(files, name=where, names=shown)
     # the same message as the eager loader for a column the case names but the log lacks
-    _require_columns(pd.DataFrame(columns=columns), spec, "serving", _Where(called, pd.DataFrame()))
+    _require_columns(pd.DataFrame(columns=columns), spec, role, _Where(called, pd.DataFrame()))
     with tempfile.TemporaryDirectory(prefix="prodready-lazy-") as temp:
         con = duckdb_connection(temp)
         try:
@@ -362,7 +382,7 @@ def _lazy_serving(
                     fix="export every file with the same columns and column types",
                 ) from None
             types = {row[0]: str(row[1]) for row in described}
-            _check_types(spec, types, where)
+            _check_types(spec, types, where, role)
             rows = table_rows(files, names=shown, con=con)
             total = int(sum(rows))
             if total == 0:
@@ -374,7 +394,7 @@ def _lazy_serving(
                     "nothing",
                 )
             if table_format(shown[0]) == "parquet":
-                _check_statistics(spec, files, where, types)
+                _check_statistics(spec, files, where, types, role)
             sample = sample_tables(
                 files,
                 name=where,
@@ -386,19 +406,19 @@ def _lazy_serving(
             )
         finally:
             con.close()
-    source = ServingSource(
-        files=tuple(files), rows=total, sample_rows=min(sample_rows, total), seed=seed
+    source = DataSource(
+        files=tuple(files), rows=total, sample_rows=min(sample_rows, total), seed=seed, role=role
     )
     return sample, source
 
 
-def _check_types(spec: CaseSpec, types: dict[str, str], where: str) -> None:
-    """Column types the whole-log audits can use, from the files' schemas."""
+def _check_types(spec: CaseSpec, types: dict[str, str], where: str, role: str) -> None:
+    """Column types the whole-data audits can use, from the files' schemas."""
     cols = spec.columns
 
     def refuse(column: str, expected: str, fix: str) -> None:
         raise DataError(
-            f"column {column!r} holds {types[column]} values in the serving files",
+            f"column {column!r} holds {types[column]} values in the {role} files",
             where=where,
             expected=expected,
             fix=fix,
@@ -423,16 +443,22 @@ def _check_types(spec: CaseSpec, types: dict[str, str], where: str) -> None:
             )
 
 
-def _check_statistics(spec: CaseSpec, files: list[Path], where: str, types: dict[str, str]):
+def _check_statistics(
+    spec: CaseSpec, files: list[Path], where: str, types: dict[str, str], role: str
+) -> None:
     """What the loader checks on every row that Parquet's row-group statistics answer: no
-    missing timestamp, id or score; binary labels 0/1 and scores in [0, 1]."""
+    missing timestamp, id or score (nor label in training); binary labels 0/1 and scores in
+    [0, 1]."""
     cols = spec.columns
     wanted = [c for c in (cols.timestamp, cols.id, cols.prediction, cols.challenger) if c]
+    if role == "training":
+        wanted.append(cols.label)
     wanted = [c for c in wanted if c in types]
-    stats = parquet_column_stats(files, [*wanted, cols.label])
+    stats = parquet_column_stats(files, list(dict.fromkeys([*wanted, cols.label])))
     what = {
         cols.timestamp: ("row(s) have no timestamp", "a timestamp on every row"),
         cols.id: ("row(s) have no id", "an id on every row"),
+        cols.label: ("training row(s) have no label", "a known outcome on every training row"),
     }
     for column in wanted:
         nulls = stats[column]["nulls"]

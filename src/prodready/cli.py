@@ -379,12 +379,14 @@ def audit_skew(
         bool,
         typer.Option(
             "--lazy",
-            help="Leave the serving log on disk: distributions and shared rows use every row "
-            "(DuckDB), the models a uniform sample of --sample-rows rows.",
+            help="Leave the training data and the serving log on disk: distributions, missing "
+            "rates and shared rows use every row (DuckDB), the models a uniform sample of "
+            "--sample-rows rows of each.",
         ),
     ] = False,
     sample_rows: Annotated[
-        int, typer.Option(min=2, help="Serving rows held in memory with --lazy.")
+        int,
+        typer.Option(min=2, help="Training rows and serving rows held in memory with --lazy."),
     ] = 500_000,
     json_out: JsonOption = None,
 ) -> None:

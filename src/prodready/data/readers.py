@@ -292,6 +292,7 @@ def duckdb_connection(temp_directory: str | Path, *, threads: int | None = None)
     con = duckdb.connect(":memory:", config=config)
     con.execute("LOAD icu")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # it writes to stdout; callers report progress
     return con
 
 

@@ -148,6 +148,7 @@ class _DuckBackend:
     def _open_view(self) -> dict[str, str]:
         self._run("LOAD icu")  # built into the duckdb wheel; time zones need it
         self._run("SET TimeZone = 'UTC'")
+        self._run("SET enable_progress_bar = false")  # it writes to stdout; progress= reports
         reader = "read_parquet" if self.kind == "parquet" else "read_csv"
         options = "" if self.kind == "parquet" else ", union_by_name = true"
         listed = "[" + ", ".join(_literal(f) for f in self.files) + "]"

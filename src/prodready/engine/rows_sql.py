@@ -1,5 +1,6 @@
-"""Row-level skew with DuckDB: the training frame (in memory) joined on the id column with a
-serving log that stays on disk, and the small queries the lazy skew audit needs on that log.
+"""Row-level skew with DuckDB: the training data (a frame in memory, or its files) joined on the
+id column with a serving log that stays on disk, and the small queries the lazy skew audit needs
+on that log.
 
 The rules are those of :mod:`prodready.skew.rows`, written in SQL (every comparison in double
 precision, in the same order of operations as numpy, so the counts are the same):
@@ -105,7 +106,7 @@ class JoinedRows:
 
 
 def compare_rows(
-    training: pd.DataFrame,
+    training: pd.DataFrame | Sequence[Path],
     files: Sequence[Path],
     *,
     id_column: str,
@@ -120,34 +121,55 @@ def compare_rows(
     tolerance: float,
     min_ratios: int,
 ) -> JoinedRows | None:
-    """Join ``training`` (canonical, in memory) with the serving ``files`` on ``id_column`` and
-    compare each of ``features`` (``(name, "numeric" | "categorical")``, present in both) row
-    by row; None when no id is shared. ``factors``: the ratios whose share within ``tolerance``
-    is counted for the unit hint (for features with at least ``min_ratios`` ratios)."""
+    """Join ``training`` (canonical, in memory; or its files, when only a sample of it is in
+    memory) with the serving ``files`` on ``id_column`` and compare each of ``features``
+    (``(name, "numeric" | "categorical")``, present in both) row by row; None when no id is
+    shared. ``factors``: the ratios whose share within ``tolerance`` is counted for the unit
+    hint (for features with at least ``min_ratios`` ratios)."""
     files = [Path(f) for f in files]
-    schema = serving_schema(files)
+    options = {
+        "id_column": id_column,
+        "timestamp": timestamp,
+        "features": features,
+        "rtol": rtol,
+        "atol": atol,
+        "examples": examples,
+        "seed": seed,
+        "max_pairs": max_pairs,
+        "factors": factors,
+        "tolerance": tolerance,
+        "min_ratios": min_ratios,
+    }
     with tempfile.TemporaryDirectory(prefix="prodready-rows-") as temp:
         con = duckdb_connection(temp)
         try:
-            return _compare(
-                con,
-                training,
-                files,
-                schema,
-                id_column=id_column,
-                timestamp=timestamp,
-                features=features,
-                rtol=rtol,
-                atol=atol,
-                examples=examples,
-                seed=seed,
-                max_pairs=max_pairs,
-                factors=factors,
-                tolerance=tolerance,
-                min_ratios=min_ratios,
-            )
+            if isinstance(training, pd.DataFrame):
+                names = [id_column, timestamp, *(name for name, _ in features)]
+                con.register("prodready_training", training[names])
+                # the loader's frame holds categorical values as text: cast, never reformat
+                left = _Side("prodready_training", dict.fromkeys(names, "TEXT"))
+            else:
+                left = _Side(scan_sql([Path(f) for f in training]), serving_schema(training))
+            right = _Side(scan_sql(files), serving_schema(files))
+            return _compare(con, left, right, **options)
         finally:
             con.close()
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One data set of the join: what to select from, and its column types."""
+
+    source: str  # a registered frame's name or a scan of files
+    schema: dict[str, str]
+
+    def columns(self, names: Sequence[str], kinds: dict[str, str], prefix: str) -> str:
+        return "".join(
+            f", CAST({_quote(n)} AS DOUBLE) AS {prefix}{i}"
+            if kinds[n] == "numeric"
+            else f", {text_sql(n, self.schema[n])} AS {prefix}{i}"
+            for i, n in enumerate(names)
+        )
 
 
 def _missing(x: str, kind: str) -> str:
@@ -175,11 +197,15 @@ def _ratio_rows(t: str, s: str, rtol: float, atol: float) -> str:
     )
 
 
+def _utc(value) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
 def _compare(
     con,
-    training: pd.DataFrame,
-    files: list[Path],
-    schema: dict[str, str],
+    left: _Side,
+    right: _Side,
     *,
     id_column: str,
     timestamp: str,
@@ -195,57 +221,43 @@ def _compare(
 ) -> JoinedRows | None:
     names = [name for name, _ in features]
     kinds = dict(features)
-    con.register("prodready_training", training[[id_column, timestamp, *names]])
-    t_cols = ", ".join(
-        f"CAST({_quote(n)} AS DOUBLE) AS t{i}"
-        if kinds[n] == "numeric"
-        else f"CAST({_quote(n)} AS VARCHAR) AS t{i}"
-        for i, n in enumerate(names)
-    )
-    s_cols = ", ".join(
-        f"CAST({_quote(n)} AS DOUBLE) AS s{i}"
-        if kinds[n] == "numeric"
-        else f"{text_sql(n, schema[n])} AS s{i}"
-        for i, n in enumerate(names)
-    )
-    comma_t = f", {t_cols}" if names else ""
-    comma_s = f", {s_cols}" if names else ""
+    ts = _quote(timestamp)
+
+    def side(part: _Side, prefix: str) -> str:
+        return (
+            f"(SELECT CAST({_quote(id_column)} AS VARCHAR) AS _id, {ts} AS _ts"
+            f"{part.columns(names, kinds, prefix)} FROM {part.source})"
+        )
+
     con.execute(
         "CREATE TEMP TABLE prodready_joined AS "
         "SELECT t._id AS _id, t._ts AS _ts_t, s._ts AS _ts_s"
         + "".join(f", t{i}, s{i}" for i in range(len(names)))
-        + f" FROM (SELECT CAST({_quote(id_column)} AS VARCHAR) AS _id, "
-        f"{_quote(timestamp)} AS _ts{comma_t} FROM prodready_training) AS t "
-        f"JOIN (SELECT CAST({_quote(id_column)} AS VARCHAR) AS _id, "
-        f"{_quote(timestamp)} AS _ts{comma_s} FROM {scan_sql(files)}) AS s "
-        "ON t._id = s._id"
+        + f" FROM {side(left, 't')} AS t JOIN {side(right, 's')} AS s ON t._id = s._id"
     )
-    con.unregister("prodready_training")
     joined = int(con.execute("SELECT count(*) FROM prodready_joined").fetchone()[0])
     if joined == 0:
         return None
 
     # ids in one set only, inside the time span both sets cover
-    t_time = training[timestamp]
-    s_low, s_high = con.execute(
-        f"SELECT min({_quote(timestamp)}), max({_quote(timestamp)}) FROM {scan_sql(files)}"
-    ).fetchone()
-    start = max(t_time.min(), pd.Timestamp(s_low).tz_convert("UTC"))
-    end = min(t_time.max(), pd.Timestamp(s_high).tz_convert("UTC"))
+    t_low, t_high = con.execute(f"SELECT min({ts}), max({ts}) FROM {left.source}").fetchone()
+    s_low, s_high = con.execute(f"SELECT min({ts}), max({ts}) FROM {right.source}").fetchone()
+    start, end = max(_utc(t_low), _utc(s_low)), min(_utc(t_high), _utc(s_high))
     only_training = only_serving = 0
     if start <= end:
         span = [start.to_pydatetime(), end.to_pydatetime()]
-        in_train = int(((t_time >= start) & (t_time <= end)).sum())
-        in_serve = con.execute(
-            f"SELECT count(*) FROM {scan_sql(files)} WHERE {_quote(timestamp)} BETWEEN ? AND ?",
-            span,
-        ).fetchone()[0]
+        in_train, in_serve = (
+            con.execute(
+                f"SELECT count(*) FROM {part.source} WHERE {ts} BETWEEN ? AND ?", span
+            ).fetchone()[0]
+            for part in (left, right)
+        )
         shared_t, shared_s = con.execute(
             "SELECT count(*) FILTER (WHERE _ts_t BETWEEN $1 AND $2), "
             "count(*) FILTER (WHERE _ts_s BETWEEN $1 AND $2) FROM prodready_joined",
             span,
         ).fetchone()
-        only_training = in_train - int(shared_t)
+        only_training = int(in_train) - int(shared_t)
         only_serving = int(in_serve) - int(shared_s)
 
     parts = []

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prodready.case import Case
+from prodready.case import Case, sampled
 from prodready.errors import ParameterError
 from prodready.metrics import HIGHER_IS_BETTER
 from prodready.results import Finding, format_duration, format_money, most_severe_first, to_json
-from prodready.skew.distribution import ALL_COLUMNS, drift_by_feature
+from prodready.skew.distribution import ALL_COLUMNS, FeatureDrift, drift_by_feature
 from prodready.skew.gap import MetricGap, metric_gap, sample_note
 from prodready.skew.leakage import LeakageProbe, probe_leakage
 from prodready.skew.rows import RowSkew, row_skew
@@ -118,7 +118,7 @@ def audit(
     for feature in case.features:
         drift = drifts[feature.name]
         record: dict[str, Any] = {"feature": feature.name, "kind": feature.type, **drift.values}
-        record |= _missing(case, feature.name, drift.missing_serving)
+        record |= _missing(case, feature.name, drift)
         record |= _rows_of(rows, feature.name)
         record["available_at_prediction"] = feature.available_at_prediction
         record["availability_lag"] = format_duration(feature.availability_lag)
@@ -155,19 +155,20 @@ def audit(
 
 
 def _serving_note(case: Case) -> str:
-    """What each part of the audit saw when the serving log stays on disk."""
+    """What each part of the audit saw when the data stays on disk."""
     source = case.serving_source
     if source is None:
         return ""
-    if not source.is_sample:
-        return (
-            f"The serving log stays on disk ({source.rows:,} rows in {len(source.files):,} "
-            "file(s)); every part of the audit used all of its rows."
-        )
+    on_disk = f"{source.rows:,} serving rows in {len(source.files):,} file(s)"
+    training = case.training_source
+    if training is not None:
+        on_disk += f", {training.rows:,} training rows in {len(training.files):,} file(s)"
+    held = sampled(training, source)
+    if not held:
+        return f"The data stays on disk ({on_disk}); every part of the audit used all of its rows."
     return (
-        f"The serving log stays on disk ({source.rows:,} rows in {len(source.files):,} file(s)): "
-        "distribution skew, missing rates and row-level skew use every row; the metric gap and "
-        f"the leakage probe run on {source.describe()}."
+        f"The data stays on disk ({on_disk}): distribution skew, missing rates and row-level "
+        f"skew use every row; the metric gap and the leakage probe run on {held}."
     )
 
 
@@ -187,17 +188,19 @@ def _modelled(case: Case, unusable: list[str]) -> Case:
         serving=serving,
         path=case.path,
         serving_source=case.serving_source,
+        training_source=case.training_source,
     )
 
 
-def _missing(case: Case, name: str, on_disk: float | None = None) -> dict[str, float]:
-    """Missing rates; a feature the serving log lacks is missing on every serving row.
-    ``on_disk``: the rate counted on the whole log when it stays on disk."""
-    if on_disk is not None:
-        serving = on_disk
-    else:
+def _missing(case: Case, name: str, drift: FeatureDrift) -> dict[str, float]:
+    """Missing rates; a feature the serving log lacks is missing on every serving row. Data
+    left on disk: the rates the distribution comparison counted on every row."""
+    serving, training = drift.missing_serving, drift.missing_train
+    if serving is None:
         serving = case.serving[name].isna().mean() if name in case.serving else 1.0
-    return {"missing_train": float(case.training[name].isna().mean()), "missing_serving": serving}
+    if training is None:
+        training = case.training[name].isna().mean() if name in case.training else float("nan")
+    return {"missing_train": float(training), "missing_serving": float(serving)}
 
 
 def _rows_of(rows: RowSkew | None, name: str) -> dict[str, Any]:

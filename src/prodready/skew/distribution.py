@@ -8,7 +8,7 @@ and turns that into a per-feature note so the audit completes for every other fe
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from prodready.case import Case
 from prodready.data.readers import DUCKDB_MEMORY_LIMIT
 from prodready.engine.layout import MAX_CATEGORIES as MAX_LABELS
 from prodready.errors import ParameterError, ProdreadyError
+from prodready.skew.reference import degenerate_note
 from prodready.spec import Feature
 from prodready.stats.drift import (
     CategoricalReference,
@@ -56,6 +57,7 @@ class FeatureDrift:
     # share of serving rows where the feature is missing, counted on the whole log when it stays
     # on disk (None: count it on case.serving)
     missing_serving: float | None = None
+    missing_train: float | None = None  # the same for training rows
 
 
 @dataclass(frozen=True)
@@ -169,13 +171,8 @@ def _comparable(case: Case, feature: Feature) -> tuple[pd.Series, pd.Series, str
 
 def _degenerate_note(training: pd.Series) -> str:
     if (training == training.iloc[0]).all():
-        kind = "constant" if pd.api.types.is_numeric_dtype(training.dtype) else "a single category"
-        value = training.iloc[0]
-        value = value.item() if isinstance(value, np.generic) else value
-        undefined = (
-            "the chi-square test" if kind != "constant" else "the scaled Wasserstein distance"
-        )
-        return f"{kind} in training ({value!r}): {undefined} is undefined"
+        numeric = pd.api.types.is_numeric_dtype(training.dtype)
+        return degenerate_note("numeric" if numeric else "categorical", training.iloc[0])
     return ""
 
 
@@ -272,9 +269,11 @@ def distribution_table(case: Case, feature: str, *, bins: int = 30) -> pd.DataFr
 def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
     """The same comparison as :func:`feature_drift` for a case whose serving log stays on disk.
 
-    Training (in memory) gives the layouts (``prodready.engine.layouts_for``) and the reference
-    profiles; DuckDB profiles every row of the serving files per calendar month (UTC) of the
-    timestamp (``duckdb_engine.profile_files``); the whole log is the merge of its months.
+    The training data gives the layouts and the reference profiles
+    (:func:`prodready.skew.reference.training_reference`: from the frame, or from every row of
+    the training files with DuckDB when only a sample of them is in memory); DuckDB profiles
+    every row of the serving files per calendar month (UTC) of the timestamp
+    (``duckdb_engine.profile_files``); the whole log is the merge of its months.
     Numeric features: :func:`~prodready.stats.drift.numeric_drift_from_profiles` (the binned
     path of :func:`numeric_drift`, which the in-memory audit also takes beyond 200,000 values);
     by month, PSI and Jensen-Shannon from the decile counts (as :func:`numeric_shift`).
@@ -282,36 +281,39 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
     the labels only serving has (listed by one small query per feature), so each unseen label
     counts apart, as in :func:`categorical_drift`. Missing rates come from the profiles' counts.
     """
-    from prodready.engine import layouts_for, profile_frame
     from prodready.engine.duckdb_engine import profile_files
     from prodready.engine.rows_sql import serving_labels, serving_schema
+    from prodready.skew.reference import training_data_columns, training_reference
 
     source = case.serving_source
     schema = serving_schema(source.files)
+    training_columns = training_data_columns(case)
     empty = {c: float("nan") for c in ALL_COLUMNS}
     out: dict[str, FeatureDrift] = {}
     numeric, categorical = [], []
     for feature in case.features:
         name = feature.name
-        if name not in case.training:
+        if name not in training_columns:
             out[name] = FeatureDrift(empty, _no_months(), "not in the training data", usable=False)
         elif name not in schema:
             note = "not in the serving log"
             if not feature.available_at_prediction:
                 note += " (declared not available at prediction time)"
             out[name] = FeatureDrift(empty, _no_months(), note, missing_serving=1.0)
-        elif case.training[name].isna().all():
-            out[name] = FeatureDrift(empty, _no_months(), "empty on every training row")
         else:
             (numeric if feature.type == "numeric" else categorical).append(name)
-    layouts = {}
+    if progress is not None:
+        progress(0.0, "profiling the training data")
+    reference = training_reference(case, numeric, categorical)
     for name in [*numeric, *categorical]:
-        try:  # the loader made categorical columns text, as the in-memory audit compares them
-            layouts |= layouts_for(
-                case.training, *([[name], []] if name in numeric else [[], [name]])
+        if name in reference.problems:
+            out[name] = FeatureDrift(
+                empty,
+                _no_months(),
+                reference.problems[name],
+                missing_train=reference.missing[name],
             )
-        except ProdreadyError as err:
-            out[name] = FeatureDrift(empty, _no_months(), err.problem)
+    layouts = dict(reference.layouts)
     categorical = [n for n in categorical if n in layouts]
     unseen = serving_labels(source.files, categorical) if categorical else {}
     for name in categorical:
@@ -323,7 +325,6 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
             )
     if not layouts:
         return {f.name: out[f.name] for f in case.features}
-    reference = profile_frame(case.training[list(layouts)], layouts)
     months = None
     batches = file_batches(source.files)
     for number, batch in enumerate(batches):
@@ -343,12 +344,11 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
     groups = [g for g in months.groups if g is not None]
     for name in layouts:
         feature = case.spec.feature(name)
-        ref, cur = reference.column(name), whole.column(name)
+        ref, cur = _on_layout(reference.profile(name), layouts[name]), whole.column(name)
         missing = cur.missing / cur.total if cur.total else float("nan")
+        rates = {"missing_serving": missing, "missing_train": reference.missing[name]}
         if cur.n == 0:
-            out[name] = FeatureDrift(
-                empty, _no_months(), "empty on every serving row", missing_serving=missing
-            )
+            out[name] = FeatureDrift(empty, _no_months(), "empty on every serving row", **rates)
             continue
         try:
             if feature.type == "numeric":
@@ -358,7 +358,7 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
                 result = categorical_drift_from_profiles(ref, cur)
                 columns = CATEGORICAL_COLUMNS
         except ProdreadyError as err:
-            out[name] = FeatureDrift(empty, _no_months(), err.problem, missing_serving=missing)
+            out[name] = FeatureDrift(empty, _no_months(), err.problem, **rates)
             continue
         values = empty | {c: float(getattr(result, c)) for c in columns}
         rows = []
@@ -374,10 +374,7 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
                     psi, js = shifted.psi, shifted.js_distance
             rows.append({"month": group, "psi": psi, "js_distance": js, "rows": int(month.n)})
         by_month = pd.DataFrame(rows, columns=["month", "psi", "js_distance", "rows"])
-        training = case.training[name].dropna()
-        if feature.type != "numeric":
-            training = training.astype("str")
-        note = _degenerate_note(training)
+        note = reference.degenerate.get(name, "")
         if feature.type == "categorical" and unseen_share_is_upper_bound(ref):
             note = "; ".join(
                 n
@@ -388,8 +385,18 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
                 )
                 if n
             )
-        out[name] = FeatureDrift(values, by_month, note, missing_serving=missing)
+        out[name] = FeatureDrift(values, by_month, note, **rates)
     return {f.name: out[f.name] for f in case.features}
+
+
+def _on_layout(profile, layout):
+    """A training profile on ``layout``: its own, or its categorical layout extended by the
+    labels only serving has (complete layouts only), where training counts none of them."""
+    if profile.layout is layout or profile.layout == layout:
+        return profile
+    extra = len(layout.categories) - len(profile.layout.categories)
+    counts = np.concatenate([profile.counts, np.zeros(extra, dtype=profile.counts.dtype)])
+    return replace(profile, layout=layout, counts=counts)
 
 
 BATCH_ROWS = 2_000_000

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from prodready import metrics, models
-from prodready.case import Case
+from prodready.case import Case, sampled
 from prodready.errors import ProdreadyError
 from prodready.results import to_json
 from prodready.spec import Feature
@@ -165,13 +165,15 @@ def metric_gap(case: Case, *, seed: int = 0) -> MetricGap:
 
 
 def sample_note(case: Case) -> str:
-    """``"serving scored on a uniform sample of 500,000 of the 10,000,000 serving rows"`` when
-    the case holds only a sample of its serving log (``load_case(..., lazy=True)``), else ``""``.
-    """
-    source = case.serving_source
-    if source is None or not source.is_sample:
-        return ""
-    return f"serving scored on {source.describe()}"
+    """``"fitted on a uniform sample of 500,000 of the 5,400,000 training rows; serving scored
+    on a uniform sample of 500,000 of the 10,000,000 serving rows"`` (the parts that apply) when
+    the case holds only samples of its data (``load_case(..., lazy=True)``), else ``""``."""
+    parts = []
+    if sampled(case.training_source):
+        parts.append(f"fitted on {sampled(case.training_source)}")
+    if sampled(case.serving_source):
+        parts.append(f"serving scored on {sampled(case.serving_source)}")
+    return "; ".join(parts)
 
 
 def _evaluate(

@@ -185,21 +185,24 @@ def _row_skew_files(
     case: Case, *, rtol: float, atol: float, examples: int, seed: int
 ) -> RowSkew | None:
     """:func:`row_skew` of a case whose serving log stays on disk: DuckDB joins the training
-    frame with every serving row on the id (:mod:`prodready.engine.rows_sql`); the counts and
+    data (the frame, or every row of its files when only a sample of them is in memory) with
+    every serving row on the id (:mod:`prodready.engine.rows_sql`); the counts and
     ratios follow the same rules, the examples and the scatter pairs are picked by a hash of
     the id and ``seed`` (up to :data:`MAX_PAIRS` pairs per feature)."""
     from prodready.engine.rows_sql import compare_rows, serving_schema
+    from prodready.skew.reference import training_data_columns, training_files
 
     id_column = case.columns.id
     files = case.serving_source.files
     schema = serving_schema(files)
-    if not id_column or id_column not in case.training or id_column not in schema:
+    in_training = training_data_columns(case)
+    if not id_column or id_column not in in_training or id_column not in schema:
         return None
     compared = [
-        (f.name, f.type) for f in case.features if f.name in case.training and f.name in schema
+        (f.name, f.type) for f in case.features if f.name in in_training and f.name in schema
     ]
     found = compare_rows(
-        case.training,
+        training_files(case) or case.training,
         files,
         id_column=id_column,
         timestamp=case.columns.timestamp,
@@ -223,7 +226,7 @@ def _row_skew_files(
             absent = [
                 label
                 for label, present in (
-                    ("training data", name in case.training),
+                    ("training data", name in in_training),
                     ("serving log", name in schema),
                 )
                 if not present
