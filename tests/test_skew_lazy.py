@@ -71,13 +71,11 @@ def lazy_all(big_case_file: Path, fixed_models) -> skew.SkewAudit:
 
 @pytest.fixture(scope="module")
 def lazy_sample(big_case_file: Path, fixed_models) -> skew.SkewAudit:
-    """A small sample (the training data too: read from its file, every row), and the serving
-    files profiled in two batches whose profiles merge."""
-    distribution = importlib.import_module("prodready.skew.distribution")
-    files = sorted((big_case_file.parent / "serving_log").glob("*.parquet"))
+    """A small sample (the training data too: read from its file, every row), and the files
+    profiled in batches of 30,000 rows whose profiles merge."""
+    arrow_engine = importlib.import_module("prodready.engine.arrow_engine")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(distribution, "BATCH_ROWS", 110_000)
-        assert [len(b) for b in distribution.file_batches(files)] == [2, 2]
+        patch.setattr(arrow_engine, "BATCH_ROWS", 30_000)  # several batches per file, merged
         return skew.audit(load_case(big_case_file, lazy=True, sample_rows=5_000, seed=7))
 
 
@@ -327,3 +325,21 @@ def test_audits_that_need_every_row_refuse_a_sample(tmp_path: Path) -> None:
     whole = load_case(case_file, lazy=True, sample_rows=1_000_000)  # the sample is the log
     assert not whole.serving_source.is_sample
     assert overview.overview(whole, n_resamples=20).to_dict()
+
+
+def test_a_csv_case_audited_lazily_equals_the_eager_audit(big_case_file, tmp_path, eager):
+    """CSV files go through DuckDB (ranked order statistics, SQL profiles): the same findings
+    as the in-memory audit of the same rows (from Parquet: the CSV holds the same values)."""
+    case_file = _copy(big_case_file, tmp_path / "csvs")
+    folder = case_file.parent
+    frames = [pd.read_parquet(p) for p in sorted((folder / "serving_log").glob("*"))]
+    pd.concat(frames).to_csv(folder / "serving.csv", index=False)
+    pd.read_parquet(folder / "training.parquet").to_csv(folder / "training.csv", index=False)
+    text = case_file.read_text().replace("serving_log/*.parquet", "serving.csv")
+    case_file.write_text(text.replace("training.parquet", "training.csv"))
+    lazy = load_case(case_file, lazy=True, sample_rows=5_000)
+    assert lazy.training_source.is_sample and lazy.serving_source.is_sample
+    ours = skew.audit(lazy)
+    _same_features(eager, ours)
+    _same_months(eager, ours)
+    _same_rows(eager, ours)

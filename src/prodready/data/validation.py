@@ -309,10 +309,10 @@ def _feature(series: pd.Series, feature: Feature, where: _Where) -> pd.Series:
         )
     if feature.type == "numeric":
         return _numbers(series, feature.name, where, what=f"feature {feature.name!r} is numeric")
-    return _category_text(series)
+    return category_text(series)
 
 
-def _category_text(series: pd.Series) -> pd.Series:
+def category_text(series: pd.Series) -> pd.Series:
     """Categories as text. Whole numbers read as floats (a code column with a gap reads as
     1.0, 2.0, NaN) become "1", "2", as they would from an integer column in the other file."""
     if pd.api.types.is_float_dtype(series.dtype):

@@ -50,6 +50,7 @@ __all__ = [
     "Layout",
     "NumericLayout",
     "categorical_layout",
+    "categorical_layout_from_label_counts",
     "labels_as_text",
     "layout_from_dict",
     "layout_positions",
@@ -300,9 +301,17 @@ def categorical_layout(values, *, max_categories: int = MAX_CATEGORIES) -> Categ
     """The layout of a categorical reference: labels as text, most frequent first (ties by
     label), at most ``max_categories`` of them. Fewer than 2 non-missing values raise
     :class:`~prodready.errors.ParameterError`."""
+    counts, _ = labels_as_text(values)
+    return categorical_layout_from_label_counts(counts, max_categories=max_categories)
+
+
+def categorical_layout_from_label_counts(
+    counts: pd.Series, *, max_categories: int = MAX_CATEGORIES
+) -> CategoricalLayout:
+    """:func:`categorical_layout` from the counts per label (index: labels as text), for
+    engines that count without holding the values."""
     if max_categories < 1:
         raise ParameterError("max_categories must be at least 1", found=str(max_categories))
-    counts, _ = labels_as_text(values)
     n = int(counts.sum())
     _require_two(n, "reference")
     frame = pd.DataFrame({"label": counts.index.astype(object), "count": counts.to_numpy()})

@@ -358,6 +358,9 @@ class ProfileSet:
             "rows": int(self.source.get("rows", 0)) + int(other.source.get("rows", 0)),
             "description": _joined(self.source.get("description"), other.source.get("description")),
         }
+        untimed = [s.get("rows_without_time") for s in (self.source, other.source)]
+        if any(u is not None for u in untimed):  # profiled per period: rows left out of them
+            source["rows_without_time"] = sum(int(u or 0) for u in untimed)
         return ProfileSet(
             layouts={**self.layouts, **other.layouts}, profiles=profiles, source=source
         )

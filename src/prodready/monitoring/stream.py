@@ -8,12 +8,16 @@ canonical form as :func:`prodready.data.validation.prepare` gives a loaded case.
 Two ways to read, picked by :func:`open_log`:
 
 * **Parquet whose row groups are (nearly) in time order** (the generator's parts are; so is any
-  log appended day by day): row group by row group with pyarrow, no sort. Before row group
-  ``k`` is read, every row earlier than the smallest minimum of the row groups not yet read has
-  been seen (Parquet statistics), so the days before that minimum's day are complete and are
-  handed on; the rows of later days wait in a buffer. Rows within what is handed on are sorted
-  by time, stably, which is the order the in-memory loader gives (a stable sort of the files'
-  rows in path order).
+  log appended day by day): with pyarrow, :data:`READ_ROWS` rows at a time, no sort. A first
+  pass reads only the timestamp column and notes the earliest time of every batch; then, after
+  each batch of the second pass, every row earlier than the earliest time still to read (the
+  rest of this row group, and the smallest minimum of the row groups not yet read, from the
+  Parquet statistics) has been seen, so the days before that time's day are complete and are
+  handed on; the rows of later days wait in a buffer. A row group in time order is thus handed
+  on batch by batch, and memory holds a batch and a day, not the row group (the generator writes
+  row groups of up to a million rows). Rows within what is handed on are sorted by time,
+  stably, which is the order the in-memory loader gives (a stable sort of the files' rows in
+  path order).
 * **Anything else** (row groups far out of order, no statistics, timestamps stored as text,
   CSV): DuckDB sorts the needed columns (``ORDER BY`` time, then file and row in file for
   Parquet, which is the same stable order), spilling to a temporary folder beyond
@@ -26,34 +30,55 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from prodready.data.readers import table_columns, table_format
 from prodready.data.validation import (
-    _category_text,
     _labels,
     _numbers,
     _scores,
     _timestamps,
     _Where,
+    category_text,
 )
 from prodready.errors import DataError, first_line
 
-__all__ = ["MAX_BUFFER_ROWS", "MEMORY_LIMIT", "ServingLog", "open_log"]
+__all__ = [
+    "MAX_BUFFER_ROWS",
+    "MAX_SPAN_ROWS",
+    "MEMORY_LIMIT",
+    "READ_ROWS",
+    "ServingLog",
+    "open_log",
+]
 
 MAX_BUFFER_ROWS = 4_000_000
 """Rows the pyarrow reader may hold back while waiting for a day to complete; a log whose
 row groups are further out of order than that is sorted by DuckDB instead."""
-MEMORY_LIMIT = "1GB"
-"""DuckDB's memory limit for the sort; it spills to a temporary folder beyond it."""
+MEMORY_LIMIT = "512MB"
+"""DuckDB's memory limit for the sort; it spills to a temporary folder beyond it. The process
+grows by about this much above the replay's own chunks (5.4M events: 0.95 GiB extra at 512MB,
+1.4 GiB at 1GB, in about the same time)."""
+MAX_SPAN_ROWS = 300_000
+"""Rows past which a span is handed on before it has ``chunk_days`` days. A span's rows and the
+temporaries of profiling them take about 0.3 KB a row (the card fraud log's columns), so a busy
+log is profiled in shorter spans rather than bigger ones; the result is the same either way."""
 BATCH_ROWS = 262_144
+"""Rows per record batch fetched from DuckDB's sort."""
+READ_ROWS = 65_536
+"""Rows the pyarrow reader reads from a row group at a time (about 10 MB for the card fraud
+log's columns): small enough that a batch is nothing next to a span, large enough that the
+per-batch work (conversion to pandas, checks) stays a small share of the time."""
 _US_PER_DAY = 86_400_000_000
+_US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}  # and "ns": divide by 1,000
+_NO_TIME = np.iinfo(np.int64).max  # no row left to read
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +97,8 @@ class ServingLog:
     timestamp: str
     source: str  # what messages call the log
     _groups: tuple[tuple[int, int, int], ...] = ()  # (file, row group, min time in us)
+    # (file, row group) -> (rows read after each batch, earliest time from that batch on, us)
+    _batches: dict = field(default_factory=dict, repr=False)
 
     @property
     def first_day(self) -> int:
@@ -90,10 +117,11 @@ class ServingLog:
         first_day: int | None = None,
         last_day: int | None = None,
     ) -> Iterator[tuple[int, int, pd.DataFrame]]:
-        """``(lo, hi, frame)`` for every span of ``chunk_days`` whole UTC days from
-        ``first_day`` to ``last_day`` (absolute day numbers, default the log's): the rows of days
-        ``lo`` to ``hi - 1``, prepared by ``prepare`` and in time order. A span without traffic
-        comes with an empty frame."""
+        """``(lo, hi, frame)`` for consecutive spans of whole UTC days from ``first_day`` to
+        ``last_day`` (absolute day numbers, default the log's): the rows of days ``lo`` to
+        ``hi - 1``, prepared by ``prepare`` and in time order. A span has ``chunk_days`` days, or
+        fewer where they hold more than about :data:`MAX_SPAN_ROWS` rows (the span's memory
+        stays the same on a busier log). A span without traffic comes with an empty frame."""
         first = self.first_day if first_day is None else first_day
         last = self.last_day if last_day is None else last_day
         columns = list(dict.fromkeys([self.timestamp, *columns]))
@@ -103,8 +131,14 @@ class ServingLog:
         for complete, frame in self._sorted(columns, prepare, first, last):
             if frame is not None and len(frame):
                 pending.append(frame)
-            while lo <= last and (complete is None or lo + chunk_days <= complete):
+            while lo <= last:
                 hi = min(lo + chunk_days, last + 1)
+                if complete is not None and hi > complete:
+                    # days still to come; the complete ones go on early if they are many rows
+                    # (every pending row is of a day up to ``complete``)
+                    if complete <= lo or sum(len(f) for f in pending) < MAX_SPAN_ROWS:
+                        break
+                    hi = complete
                 taken = _take(pending, self.timestamp, hi)
                 yield lo, hi, empty if taken is None else taken
                 lo = hi
@@ -124,32 +158,59 @@ class ServingLog:
         mins = np.array([g[2] for g in self._groups], dtype=np.int64)
         # the smallest minimum of the row groups from k on: all earlier rows are read by then
         later = np.minimum.accumulate(mins[::-1])[::-1] if mins.size else mins
-        held: list[pd.DataFrame] = []
-        readers: dict[int, pq.ParquetFile] = {}
+        held: list[pd.DataFrame] = []  # rows of days not yet complete, in reading order
+        done = first  # every day before it has been handed on
+        reader, reader_file = None, -1
         for k, (file_index, group, _) in enumerate(self._groups):
-            boundary = int(np.floor_divide(later[k], _US_PER_DAY))
-            if boundary > last + 1:
+            if _day_of(later[k]) > last + 1:
                 break  # every later row group is past the days asked for
-            if held:
-                frame = _sort(pd.concat(held, ignore_index=True), self.timestamp)
-                ready, rest = _split(frame, self.timestamp, boundary)
-                held = [rest] if len(rest) else []
-                yield boundary, ready
-            if file_index not in readers:
-                readers.clear()
-                readers[file_index] = pq.ParquetFile(self.files[file_index])
-            stats_max = self._group_max(readers[file_index], group)
+            if file_index != reader_file:
+                reader, reader_file = pq.ParquetFile(self.files[file_index]), file_index
+            stats_max = self._group_max(reader, group)
             if stats_max is not None and stats_max < first:
                 continue  # wholly before the days asked for
-            table = readers[file_index].read_row_group(group, columns=columns)
-            frame = prepare(_to_pandas(table))
-            frame = _within(frame, self.timestamp, first, last)
-            if len(frame):
-                held.append(frame)
+            after = int(later[k + 1]) if k + 1 < len(self._groups) else _NO_TIME
+            ends, still = self._batch_starts(reader, file_index, group)
+            read = 0
+            batches = reader.iter_batches(batch_size=READ_ROWS, row_groups=[group], columns=columns)
+            for batch in batches:
+                read += batch.num_rows
+                table = pa.Table.from_batches([batch])
+                frame = _within(prepare(_to_pandas(table)), self.timestamp, first, last)
+                if len(frame):
+                    held.append(frame)
+                # the earliest time still to read: the rest of this row group, the later ones
+                i = int(np.searchsorted(ends, read, side="right"))
+                earliest = min(int(still[i]) if i < len(still) else _NO_TIME, after)
+                if earliest == _NO_TIME:
+                    continue  # the end: handed on below
+                boundary = _day_of(earliest)
+                if boundary > done:
+                    held, ready = _hand_on(held, self.timestamp, boundary)
+                    done = boundary
+                    yield boundary, ready
         if held:
             yield None, _sort(pd.concat(held, ignore_index=True), self.timestamp)
         else:
             yield None, None
+
+    def _batch_starts(self, reader: pq.ParquetFile, file_index: int, group: int):
+        """For the batches :meth:`_pyarrow` reads from a row group: the rows read after each
+        batch, and the earliest time (us) from that batch to the row group's end. One pass over
+        the timestamp column, remembered for the next pass (the reference, then the log)."""
+        key = (file_index, group)
+        if key not in self._batches:
+            ends, earliest = [], []
+            read = 0
+            for batch in reader.iter_batches(
+                batch_size=READ_ROWS, row_groups=[group], columns=[self.timestamp]
+            ):
+                read += batch.num_rows
+                ends.append(read)
+                earliest.append(_min_us(batch.column(0)))
+            suffix = np.minimum.accumulate(np.array(earliest, dtype=np.int64)[::-1])[::-1]
+            self._batches[key] = (np.array(ends, dtype=np.int64), suffix)
+        return self._batches[key]
 
     def _group_max(self, reader: pq.ParquetFile, group: int) -> int | None:
         stats = _column_stats(reader, group, self.timestamp)
@@ -425,6 +486,24 @@ def _within(frame: pd.DataFrame, timestamp: str, first: int, last: int) -> pd.Da
     return frame if inside.all() else frame[inside]
 
 
+def _hand_on(held: list[pd.DataFrame], timestamp: str, day: int):
+    """Split the held rows (frames in reading order) into those of the days before ``day``, in
+    stable time order, and the rest, still held."""
+    frame = held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+    ready, rest = _split(_sort(frame, timestamp), timestamp, day)
+    return ([rest] if len(rest) else []), ready
+
+
+def _min_us(times: pa.Array) -> int:
+    """The earliest of Parquet timestamps in UTC microseconds, floored (no time if all null:
+    such a row fails the timestamp check anyway)."""
+    low = pc.min(times).value
+    if low is None:
+        return int(_NO_TIME)
+    unit = times.type.unit
+    return low // 1_000 if unit == "ns" else low * _US_PER_UNIT[unit]
+
+
 def _take(pending: list[pd.DataFrame], timestamp: str, hi: int) -> pd.DataFrame | None:
     """Remove and return the rows of ``pending`` (frames in time order) before day ``hi``."""
     taken: list[pd.DataFrame] = []
@@ -473,7 +552,7 @@ def preparer(case, columns: Sequence[str], source: str) -> Callable[[pd.DataFram
                 series = (
                     _numbers(series, name, where, what=f"feature {name!r} is numeric")
                     if feature.type == "numeric"
-                    else _category_text(series)
+                    else category_text(series)
                 )
             elif name == amount:
                 series = _numbers(series, name, where, what="an amount of money")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,10 @@ from prodready.engine.layout import MAX_CATEGORIES as MAX_LABELS
 from prodready.errors import ParameterError, ProdreadyError
 from prodready.skew.reference import degenerate_note
 from prodready.spec import Feature
+
+if TYPE_CHECKING:
+    from prodready.engine import ProfileSet
+
 from prodready.stats.drift import (
     CategoricalReference,
     NumericReference,
@@ -281,7 +286,6 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
     the labels only serving has (listed by one small query per feature), so each unseen label
     counts apart, as in :func:`categorical_drift`. Missing rates come from the profiles' counts.
     """
-    from prodready.engine.duckdb_engine import profile_files
     from prodready.engine.rows_sql import serving_labels, serving_schema
     from prodready.skew.reference import training_data_columns, training_reference
 
@@ -325,21 +329,7 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
             )
     if not layouts:
         return {f.name: out[f.name] for f in case.features}
-    months = None
-    batches = file_batches(source.files)
-    for number, batch in enumerate(batches):
-        if progress is not None:
-            progress(
-                number / len(batches), f"profiling serving files {number + 1} of {len(batches)}"
-            )
-        found = profile_files(
-            [str(f) for f in batch],
-            layouts,
-            by=case.columns.timestamp,
-            freq="MS",
-            memory_limit=DUCKDB_MEMORY_LIMIT,
-        )
-        months = found if months is None else months.merge(found)
+    months = _serving_months(source.files, layouts, case.columns.timestamp, progress)
     whole = months.whole()
     groups = [g for g in months.groups if g is not None]
     for name in layouts:
@@ -397,6 +387,34 @@ def _on_layout(profile, layout):
     extra = len(layout.categories) - len(profile.layout.categories)
     counts = np.concatenate([profile.counts, np.zeros(extra, dtype=profile.counts.dtype)])
     return replace(profile, layout=layout, counts=counts)
+
+
+def _serving_months(files, layouts, timestamp: str, progress) -> ProfileSet:
+    """Profiles of every serving row per calendar month: Parquet batch by batch (pyarrow,
+    counted by numpy), CSV through DuckDB in batches of files."""
+    from prodready.data.readers import table_format
+    from prodready.engine.arrow_engine import profile_parquet
+    from prodready.engine.duckdb_engine import profile_files
+
+    def told(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(fraction, f"serving log: {message}")
+
+    if table_format(str(files[0])) == "parquet":
+        return profile_parquet(files, layouts, by=timestamp, freq="MS", progress=told)
+    months = None
+    groups = file_batches(files)
+    for number, batch in enumerate(groups):
+        told(number / len(groups), f"profiling files {number + 1} of {len(groups)}")
+        found = profile_files(
+            [str(f) for f in batch],
+            layouts,
+            by=timestamp,
+            freq="MS",
+            memory_limit=DUCKDB_MEMORY_LIMIT,
+        )
+        months = found if months is None else months.merge(found)
+    return months
 
 
 BATCH_ROWS = 2_000_000

@@ -110,37 +110,16 @@ def _from_frame(training: pd.DataFrame, numeric: list[str], categorical: list[st
 
 
 def _from_files(files: list[Path], numeric: list[str], categorical: list[str]) -> TrainingReference:
-    """Every training row through DuckDB: one scan for the counts and extremes, one sort per
-    numeric column for its layout's order statistics, one count per category, one scan for the
-    profiles. The layouts' edges are those of the frame, bit for bit; the standard deviation
-    (which scales the Wasserstein distance) is DuckDB's ``stddev_pop`` (Welford's updates, on
-    one thread so that it is the same at every run), equal to numpy's to about 1e-12."""
-    from prodready.engine.duckdb_engine import layouts_from_files, profile_files
+    """Every training row, the frame never loaded: Parquet batch by batch (pyarrow, counted
+    by numpy), CSV through DuckDB. The layouts equal those of the frame, bit for bit."""
+    from prodready.data.readers import table_format
     from prodready.engine.rows_sql import serving_schema
 
     schema = serving_schema(files)
-    names = [*numeric, *categorical]
-    whole = _whole_counts(files, schema, names, numeric)
-    rows = whole["rows"]
-    missing = {n: (whole[f"missing {n}"] / rows if rows else float("nan")) for n in names}
-    problems = {n: "empty on every training row" for n in names if whole[f"missing {n}"] == rows}
-    layouts: dict[str, Layout] = {}
-    for name in [n for n in numeric if n not in problems]:
-        try:
-            layouts[name] = _numeric_layout(files, name, whole)
-        except ProdreadyError as err:
-            problems[name] = err.problem
-    options = {"memory_limit": DUCKDB_MEMORY_LIMIT}
-    kept = [n for n in categorical if n not in problems]
-    try:
-        layouts |= layouts_from_files(files, [], kept, **options)
-    except ProdreadyError:  # one column spoils the batch: find which, keep the others
-        for name in kept:
-            try:
-                layouts |= layouts_from_files(files, [], [name], **options)
-            except ProdreadyError as err:
-                problems[name] = err.problem
-    profiles = profile_files(files, layouts, **options) if layouts else None
+    if table_format(str(files[0])) == "parquet":
+        missing, layouts, profiles, problems = _parquet_side(files, numeric, categorical)
+    else:
+        missing, layouts, profiles, problems = _duckdb_side(files, schema, numeric, categorical)
     degenerate: dict[str, str] = {}
     for name in layouts:
         profile = profiles.column(name)  # type: ignore[union-attr]
@@ -153,6 +132,60 @@ def _from_files(files: list[Path], numeric: list[str], categorical: list[str]) -
                 label = profile.layout.categories[int(seen[0])]
                 degenerate[name] = degenerate_note("categorical", label)
     return TrainingReference(frozenset(schema), missing, layouts, profiles, problems, degenerate)
+
+
+def _parquet_side(files: list[Path], numeric: list[str], categorical: list[str]):
+    """Layouts one column at a time (a numeric column is read whole and sorted, as the frame's
+    would be: 8 bytes a row), then one pass of batches for every profile; the missing shares
+    from the profiles (a column without a layout: counted apart)."""
+    from prodready.engine.arrow_engine import batches, layouts_from_parquet, profile_parquet
+
+    layouts: dict[str, Layout] = {}
+    problems: dict[str, str] = {}
+    missing: dict[str, float] = {}
+    for name in [*numeric, *categorical]:
+        one = ([name], []) if name in numeric else ([], [name])
+        try:
+            layouts |= layouts_from_parquet(files, *one)
+        except ProdreadyError as err:
+            rows = absent = 0
+            for frame in batches(files, [name]):
+                rows, absent = rows + len(frame), absent + int(frame[name].isna().sum())
+            missing[name] = absent / rows if rows else float("nan")
+            problems[name] = "empty on every training row" if absent == rows else err.problem
+    profiles = profile_parquet(files, layouts) if layouts else None
+    for name in layouts:
+        profile = profiles.column(name)  # type: ignore[union-attr]
+        missing[name] = profile.missing / profile.total if profile.total else float("nan")
+    return missing, layouts, profiles, problems
+
+
+def _duckdb_side(files: list[Path], schema: dict, numeric: list[str], categorical: list[str]):
+    """One scan for the counts and extremes, one sort per numeric column for its layout's
+    order statistics, one count per category, one scan for the profiles. The standard
+    deviation (which scales the Wasserstein distance) is DuckDB's ``stddev_pop`` (Welford's
+    updates, on one thread so that it is the same at every run), numpy's to about 1e-12."""
+    from prodready.engine.duckdb_engine import layouts_from_files, profile_files
+
+    names = [*numeric, *categorical]
+    whole = _whole_counts(files, schema, names, numeric)
+    rows = whole["rows"]
+    missing = {n: (whole[f"missing {n}"] / rows if rows else float("nan")) for n in names}
+    problems = {n: "empty on every training row" for n in names if whole[f"missing {n}"] == rows}
+    layouts: dict[str, Layout] = {}
+    for name in [n for n in numeric if n not in problems]:
+        try:
+            layouts[name] = _numeric_layout(files, name, whole)
+        except ProdreadyError as err:
+            problems[name] = err.problem
+    options = {"memory_limit": DUCKDB_MEMORY_LIMIT}
+    for name in [n for n in categorical if n not in problems]:
+        try:
+            layouts |= layouts_from_files(files, [], [name], **options)
+        except ProdreadyError as err:
+            problems[name] = err.problem
+    profiles = profile_files(files, layouts, **options) if layouts else None
+    return missing, layouts, profiles, problems
 
 
 def _numeric_layout(files: list[Path], name: str, whole: dict) -> NumericLayout:
