@@ -8,7 +8,8 @@ time of ``--repeat`` fresh processes):
 * streamed: ``load_case(path, lazy=True)`` (the serving log stays on disk; a sample of it in
   memory), then ``prodready.monitoring.replay(case)``, which streams the log from its files
   day by day (:mod:`prodready.monitoring.stream`); timed: the replay; memory: the whole
-  process's peak, loading included (the issue's target is for the whole process);
+  process's peak, loading included (the issue's target is for the whole process), and the
+  replay's own peak above the loaded case;
 * baseline, in memory: ``load_case(path)`` (the whole log in pandas), then
   ``replay(case)``: the daily profiles computed once, shared by every default monitor;
 * baseline: monitors replayed one at a time (``replay(case, [monitor])``), each with its own
@@ -33,6 +34,7 @@ from pathlib import Path
 from _report import loaded_case_setup, machine, measure, write_section
 
 from prodready import samples
+from prodready.monitoring.stream import MAX_SPAN_ROWS, READ_ROWS
 
 _IMPORTS = """from prodready import monitoring"""
 
@@ -109,14 +111,16 @@ def _text(rows, repeat, results, serving_rows, parts, monitors) -> str:
         f"{alone * monitors / SAMPLED:.0f} | | |",
         "",
         "Target (issue 6): a 10M-event log in at most 60 s and 2 GB (whole process) on 2 cores. "
-        "Streamed: the case is loaded with `load_case(path, lazy=True)` (training data in "
-        "memory, the serving log on disk with a sample of it in memory), then the replay reads "
-        "only the columns the monitors need from the files, 14 UTC days at a time in time order, "
-        "and profiles each chunk; its result equals the in-memory replay's "
-        "(tests/test_monitoring_stream.py). The whole-process peak includes the interpreter, "
-        f"the imports and loading the lazy case ({lazy_loaded:.0f} MiB peak while loading, "
-        f"{lazy_resident:.0f} MiB resident once loaded: the training data is held in pandas); "
-        "the replay's extra peak is its own memory above the loaded lazy case. In memory: "
+        "Streamed: the case is loaded with `load_case(path, lazy=True)` (the training data and "
+        "the serving log on disk, a sample of each in memory), then the replay reads only the "
+        "columns the monitors need from the files, row groups "
+        f"{READ_ROWS:,} rows at a time, and profiles the log in time order 14 UTC days at a "
+        f"time (fewer days where they hold more than {MAX_SPAN_ROWS:,} events); its result "
+        "equals the in-memory replay's (tests/test_monitoring_stream.py). The whole-process "
+        "peak includes the interpreter, the imports and loading the lazy case "
+        f"({lazy_loaded:.0f} MiB peak while loading, {lazy_resident:.0f} MiB resident once "
+        "loaded); the replay's extra peak is its own memory above the loaded lazy case. "
+        "In memory: "
         f"the whole log is loaded into pandas first ({loaded:.0f} MiB resident once loaded, "
         "the extra peak is the replay's own memory above that).",
         "",

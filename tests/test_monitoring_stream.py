@@ -219,3 +219,103 @@ def test_lazy_case_streams_by_default(small, tmp_path):
     assert_same(replay(small), replay(lazy, chunk_days=8))
     with pytest.raises(ParameterError, match="sample"):
         replay(lazy, stream=False)
+
+
+# -- the pyarrow reader reads row groups a batch at a time -----------------------------------
+
+
+def _one_group_case(folder, frame, unit="us"):
+    """A case whose serving log is one file of one row group, timestamps stored in ``unit``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    case = _write_case(folder, frame, parts=1)
+    path = case.data_files("serving")[0]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in ("t", "label_time"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table[name].cast(pa.timestamp(unit, tz="UTC")))
+    pq.write_table(table, path, row_group_size=len(frame))
+    assert pq.ParquetFile(path).metadata.num_row_groups == 1
+    return prodready.load_case(case.path)
+
+
+def test_row_group_in_time_order_is_handed_on_batch_by_batch(tmp_path, monkeypatch):
+    """Memory holds a batch and a day, not the row group: when a span is handed on, the reader
+    has prepared at most one batch (and the rest of a day) past the span's end."""
+    monkeypatch.setattr(streaming, "READ_ROWS", 250)
+    case = _one_group_case(tmp_path, _log(days=40, per_day=60))
+    log = streaming.open_log(case.data_files("serving"), timestamp="t", source="log")
+    assert log.ordered
+    prepared = []
+    base = streaming.preparer(case, ["t", "score", "x"], "log")
+
+    def prepare(frame):
+        prepared.append(len(frame))
+        return base(frame)
+
+    days = pd.Series(streaming._days(case.serving, "t"))
+    read_when = []
+    for lo, hi, frame in log.spans(["score", "x"], prepare, chunk_days=5):
+        assert len(frame) == int(((days >= lo) & (days < hi)).sum())
+        read_when.append((hi, sum(prepared)))  # prepared[0]: spans()'s empty frame
+    assert len(read_when) == 8
+    assert len(prepared) - 1 == math.ceil(len(case.serving) / 250)  # each batch once
+    for hi, read in read_when[:-1]:
+        before = int((days < hi).sum())
+        # every row before the span's end, and at most the batch that completed its last day
+        assert before <= read <= before + 250, (hi, read, before)
+    assert read_when[0][1] < len(case.serving) / 4  # not the whole row group first
+
+
+@pytest.mark.parametrize("unit", ["ns", "ms"])
+def test_batches_with_a_late_row_and_other_units(tmp_path, monkeypatch, unit):
+    """A row group in time order but for one row at its end from its first days (a late
+    event): no day from that one on is handed on before the late row is read. Timestamps in
+    nanoseconds or milliseconds give the same days."""
+    monkeypatch.setattr(streaming, "READ_ROWS", 200)
+    frame = _log(days=30, per_day=50, seed=5)
+    late = frame.iloc[[-1]].assign(t=frame["t"].iloc[0] + pd.Timedelta(hours=30))
+    frame = pd.concat([frame.iloc[:-1], late], ignore_index=True)
+    if unit == "ms":
+        frame["t"] = frame["t"].dt.floor("ms")
+        frame["label_time"] = frame["label_time"].dt.floor("ms")
+    case = _one_group_case(tmp_path, frame, unit=unit)
+    log = streaming.open_log(case.data_files("serving"), timestamp="t", source="log")
+    assert log.ordered
+    assert_same(replay(case), replay(case, stream=True, chunk_days=3))
+
+
+def test_shuffled_rows_read_in_small_batches(tmp_path, monkeypatch):
+    """Rows in no order within and across row groups, read 100 at a time: days are handed on
+    only when every row group that may hold them has been read, and in the loader's order."""
+    monkeypatch.setattr(streaming, "READ_ROWS", 100)
+    case = _write_case(tmp_path, _log(days=32, shuffle=True, seed=9), parts=3)
+    assert_same(replay(case), replay(case, stream=True, chunk_days=4))
+
+
+def test_earliest_time_of_a_batch():
+    import pyarrow as pa
+
+    ns = pa.array([5_000, -1, None], pa.timestamp("ns", tz="UTC"))
+    assert streaming._min_us(ns) == -1  # floored: one nanosecond before 1970 is in 1969
+    assert streaming._min_us(pa.array([3, 7], pa.timestamp("ms"))) == 3_000
+    assert streaming._min_us(pa.array([2], pa.timestamp("s"))) == 2_000_000
+    assert streaming._min_us(pa.array([None], pa.timestamp("us"))) == streaming._NO_TIME
+
+
+@pytest.mark.parametrize("sorted_by", ["pyarrow", "duckdb"])
+def test_busy_days_make_shorter_spans(small, monkeypatch, sorted_by):
+    """Spans past MAX_SPAN_ROWS rows are handed on with fewer days; the result is the same."""
+    monkeypatch.setattr(streaming, "MAX_SPAN_ROWS", 300)  # the small log: 60 events a day
+    monkeypatch.setattr(streaming, "READ_ROWS", 128)
+    if sorted_by == "duckdb":
+        monkeypatch.setattr(streaming, "MAX_BUFFER_ROWS", -1)
+        monkeypatch.setattr(streaming, "BATCH_ROWS", 128)
+    calls = []
+    result = replay(small, stream=True, chunk_days=14, progress=lambda d, n: calls.append(d))
+    assert_same(replay(small), result)
+    lengths = np.diff([0, *calls])
+    assert calls[-1] == 42 and len(calls) > 42 / 14
+    assert lengths.max() <= 14 and lengths.min() >= 1
+    assert (lengths < 14).sum() >= 5  # most spans were cut at about 300 rows (5 days)

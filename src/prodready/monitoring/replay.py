@@ -376,8 +376,9 @@ def replay(
     ``stream``: ``None`` = stream when the case holds only a sample of its serving log (loaded
     with ``load_case(path, lazy=True)``), else replay the log in memory; ``True`` = read the log
     from the case's serving files even when it is in memory; ``False`` = use ``case.serving``.
-    Streaming reads only the columns the monitors need, ``chunk_days`` UTC days at a time, in
-    time order (:mod:`prodready.monitoring.stream`), and gives the same result as the in-memory
+    Streaming reads only the columns the monitors need, ``chunk_days`` UTC days at a time
+    (fewer where they hold more than ``stream.MAX_SPAN_ROWS`` events), in time order
+    (:mod:`prodready.monitoring.stream`), and gives the same result as the in-memory
     replay of the whole log. ``progress(done_days, total_days)`` is called after each chunk
     (once when not streaming).
 
@@ -451,6 +452,12 @@ def replay(
         if progress is not None:
             progress(days.n, days.n)
     else:
+        # from here on only the estimate's calibration reads the reference rows: keep (a copy
+        # of) their times, scores and labels, and free the features' (a streamed reference of
+        # a month of a large log is most of the replay's memory otherwise)
+        ref_frame = ref_frame[
+            [c for c in (cols.timestamp, cols.prediction, cols.label) if c in ref_frame.columns]
+        ].copy()
         daily, note = _streamed_daily(
             case, log, ref_frame, profile_args, columns, chunk_days, progress
         )
