@@ -15,6 +15,7 @@ APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # pages import the shared helpers as ``app_state``
     sys.path.insert(0, str(APP_DIR))
 
+import access_gate  # noqa: E402
 import app_state  # noqa: E402
 
 st.set_page_config(
@@ -23,6 +24,7 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+access_gate.require_password()  # nothing below runs until the app password, when one is set
 
 PAGES = [
     st.Page(
