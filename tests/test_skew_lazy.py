@@ -343,3 +343,22 @@ def test_a_csv_case_audited_lazily_equals_the_eager_audit(big_case_file, tmp_pat
     _same_features(eager, ours)
     _same_months(eager, ours)
     _same_rows(eager, ours)
+
+
+def test_the_audit_tells_its_progress(small_case_file, fixed_models):
+    told: list[tuple[float, str]] = []
+    skew.audit(
+        load_case(small_case_file, lazy=True, sample_rows=3_000),
+        progress=lambda done, text: told.append((done, text)),
+    )
+    fractions = [done for done, _ in told]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    texts = " | ".join(text for _, text in told)
+    for part in (
+        "distribution skew: profiling the training data",
+        "distribution skew: serving log, profiling file 1 of 2",
+        "row-level skew on shared ids",
+        "leakage probe",
+        "metric gap",
+    ):
+        assert part in texts

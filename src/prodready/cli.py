@@ -396,7 +396,9 @@ def audit_skew(
     _run_audit(
         case,
         json_out,
-        run=lambda loaded, _say: audit(loaded, seed=seed),
+        run=lambda loaded, say: audit(
+            loaded, seed=seed, progress=lambda done, text: say(f"{text} ({done:.0%})")
+        ),
         doing="distributions, shared rows, models",
         show=_print_skew,
         what="audit",

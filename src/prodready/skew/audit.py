@@ -7,7 +7,7 @@ gets offline and in production with and without the features production cannot h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +87,12 @@ def audit(
     seed: int = 0,
     thresholds: Thresholds | Mapping[str, Any] | None = None,
     tolerance: float = 1e-6,
+    progress: Callable[[float, str], None] | None = None,
 ) -> SkewAudit:
     """Run the skew audit on ``case``.
+
+    ``progress(fraction, message)`` is called as the parts start (and, on data left on disk,
+    as the training data and each serving file are profiled): for a status line or a bar.
 
     ``tolerance``: two numbers logged for the same event match when they differ by at most
     this fraction of the larger (``numpy.isclose`` with ``rtol=tolerance``).
@@ -109,11 +113,27 @@ def audit(
             expected=f"features of the case: {', '.join(case.feature_names)}",
             fix="correct the feature names under 'features' in the thresholds",
         )
-    drifts = drift_by_feature(case)
+
+    def part(start: float, end: float, name: str) -> Callable[[float, str], None]:
+        def told(fraction: float, message: str) -> None:
+            if progress is not None:
+                progress(
+                    start + (end - start) * fraction, f"{name}: {message}" if message else name
+                )
+
+        told(0.0, "")
+        return told
+
+    drifts = drift_by_feature(case, progress=part(0.0, 0.5, "distribution skew"))
     modelled = _modelled(case, [name for name, drift in drifts.items() if not drift.usable])
+    part(0.5, 0.6, "row-level skew on shared ids")
     rows = row_skew(case, rtol=tolerance, seed=seed)
+    part(0.6, 0.75, "leakage probe")
     leakage = probe_leakage(modelled, seed=seed)
+    part(0.75, 1.0, "metric gap")
     gap = metric_gap(modelled, seed=seed)
+    if progress is not None:
+        progress(1.0, "done")
     records, months = [], []
     for feature in case.features:
         drift = drifts[feature.name]

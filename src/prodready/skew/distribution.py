@@ -86,14 +86,15 @@ def serving_months(case: Case) -> Months:
     return Months(starts, code)
 
 
-def drift_by_feature(case: Case, *, workers: int = 2) -> dict[str, FeatureDrift]:
+def drift_by_feature(case: Case, *, workers: int = 2, progress=None) -> dict[str, FeatureDrift]:
     """:func:`feature_drift` for every feature of the case, on ``workers`` threads (sorting and
     counting release the GIL, so two cores are used).
 
     A case whose serving log stays on disk (``case.serving_source``) is compared through
-    profiles of the whole log instead: :func:`drift_from_files`."""
+    profiles of the whole log instead: :func:`drift_from_files` (``progress(fraction, message)``
+    is told as the training data and each serving file are profiled)."""
     if case.serving_source is not None:
-        return drift_from_files(case)
+        return drift_from_files(case, progress=progress)
     months = serving_months(case)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(lambda f: feature_drift(case, f, months), case.features)
@@ -309,6 +310,8 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
     if progress is not None:
         progress(0.0, "profiling the training data")
     reference = training_reference(case, numeric, categorical)
+    if progress is not None:
+        progress(0.4, "profiling the serving log")
     for name in [*numeric, *categorical]:
         if name in reference.problems:
             out[name] = FeatureDrift(
@@ -398,7 +401,7 @@ def _serving_months(files, layouts, timestamp: str, progress) -> ProfileSet:
 
     def told(fraction: float, message: str) -> None:
         if progress is not None:
-            progress(fraction, f"serving log: {message}")
+            progress(0.4 + 0.6 * fraction, f"serving log, {message}")
 
     if table_format(str(files[0])) == "parquet":
         return profile_parquet(files, layouts, by=timestamp, freq="MS", progress=told)
