@@ -80,6 +80,14 @@ def sampled(*sources: DataSource | None) -> str:
     return " and ".join(s.describe() for s in sources if s is not None and s.is_sample)
 
 
+def sample_note(case: Case, training: str, serving: str) -> str:
+    """``"<training> <what the training sample is>; <serving> <what the serving sample is>"``
+    for the sets held as samples (``""`` when none is), e.g. with ``"fitted on"`` and
+    ``"serving scored on"``: what a part run on the samples says of them."""
+    pairs = ((training, case.training_source), (serving, case.serving_source))
+    return "; ".join(f"{words} {held}" for words, source in pairs if (held := sampled(source)))
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class Case:
     """A case ready to audit. Frames are canonical (see :mod:`prodready.data.validation`).

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from prodready import metrics, models
-from prodready.case import Case, sampled
+from prodready.case import Case
+from prodready.case import sample_note as case_sample_note
 from prodready.errors import ProdreadyError
 from prodready.results import to_json
 from prodready.spec import Feature
@@ -168,12 +169,7 @@ def sample_note(case: Case) -> str:
     """``"fitted on a uniform sample of 500,000 of the 5,400,000 training rows; serving scored
     on a uniform sample of 500,000 of the 10,000,000 serving rows"`` (the parts that apply) when
     the case holds only samples of its data (``load_case(..., lazy=True)``), else ``""``."""
-    parts = []
-    if sampled(case.training_source):
-        parts.append(f"fitted on {sampled(case.training_source)}")
-    if sampled(case.serving_source):
-        parts.append(f"serving scored on {sampled(case.serving_source)}")
-    return "; ".join(parts)
+    return case_sample_note(case, "fitted on", "serving scored on")
 
 
 def _evaluate(

@@ -40,7 +40,7 @@ import scipy.stats
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold
 
-from prodready.case import Case, sampled
+from prodready.case import Case, sample_note
 from prodready.results import to_json
 from prodready.spec import Feature
 
@@ -134,12 +134,7 @@ def probe_leakage(case: Case, *, seed: int = 0) -> LeakageProbe:
 
 
 def _sample_note(case: Case) -> str:
-    parts = []
-    if sampled(case.training_source):
-        parts.append(f"training strength measured on {sampled(case.training_source)}")
-    if sampled(case.serving_source):
-        parts.append(f"serving strength measured on {sampled(case.serving_source)}")
-    return "; ".join(parts)
+    return sample_note(case, "training strength measured on", "serving strength measured on")
 
 
 def _fold_ids(n: int, seed: int) -> np.ndarray:
