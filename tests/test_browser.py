@@ -1,164 +1,230 @@
-"""The main journey in a real browser: start the app, see the sample case, open the Overview.
+"""The workshop journeys in a real browser, part 1: the Case, Overview and Skew audit pages.
 
-Drives Debian's Chromium (/usr/bin/chromium) through Playwright. Set
-``PRODREADY_SCREENSHOT=docs/screenshot.png`` to also save the Case page for the README.
+Each journey opens its page in a fresh session (the sample case loads by default), waits for the
+audit, checks the numbers shown against the package's own result, changes one control and checks
+the new number, downloads a table and a figure, and keeps a screenshot (browser_support says
+where), at laptop size (1280x720); at projector size (1920x1080) it opens the page again and
+checks the key numbers, that nothing is broken or empty, and takes its screenshot. Drives
+Debian's Chromium (/usr/bin/chromium) through Playwright.
+
+Set ``PRODREADY_SCREENSHOT=docs/screenshot.png`` to also save the Case page for the README.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import (
+    PROJECTOR,
+    ROOT,
+    SIZES,
+    app_fixture,  # noqa: F401  (fixture `app`: this module's own server)
+    artefacts_fixture,  # noqa: F401  (fixture `artefacts`)
+    caption_of,
+    check_page,
+    choose,
+    chromium_fixture,  # noqa: F401  (fixture `chromium`)
+    download_figure,
+    download_table,
+    expect_metric,
+    go_to,
+    headline,
+    open_page,
+    screenshot,
+    size_name,
+)
 
+from prodready import charts
 from prodready.results import format_money
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "app" / "streamlit_app.py"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-STARTUP_SECONDS = 60
-PAGE_TIMEOUT_MS = 120_000  # the first page view loads and summarises the sample case
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+OTHER_SAMPLE = "delivery_time"  # the sample a consultant switches to (a regression case)
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served by ``streamlit run`` on a free port; always terminated afterwards."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"no system Chromium at {CHROMIUM} (Debian package 'chromium')")
-    pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PRODREADY_CASE"}  # the bundled sample
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(APP),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not answer within {STARTUP_SECONDS}s:\n{log.read_text()}"
-                )
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def sample_overview():
-    samples = pytest.importorskip("prodready.samples")
+def expected():
+    """The package's own results on the bundled samples, as the app computes them (seed 0)."""
+    from prodready import samples, skew
     from prodready.overview import overview
 
     case = samples.load("card_fraud")
-    return case, overview(case, seed=0)
+    other = samples.load(OTHER_SAMPLE)
+    return {
+        "case": case,
+        "overview": overview(case, seed=0),
+        "skew": skew.audit(case, seed=0),
+        "other": other,
+        "other_overview": overview(other, seed=0),
+    }
 
 
-def test_sample_case_and_overview_in_chromium(app_url, sample_overview):
-    from playwright.sync_api import expect, sync_playwright
+def _load_other_sample(page) -> None:
+    """On the Case page: pick the other bundled sample and load it."""
+    from prodready import samples
 
-    case, ov = sample_overview
+    choose(page, "Sample case", samples.describe(OTHER_SAMPLE))
+    page.get_by_role("button", name=f"Load the bundled sample case '{OTHER_SAMPLE}'").click()
+
+
+@SIZES
+def test_case_page_journey(app, chromium, artefacts, expected, size):
+    from playwright.sync_api import expect
+
+    case, ov = expected["case"], expected["overview"]
     n = ov.numbers
-    head = ov.headline.loc["roc_auc"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1400}, accept_downloads=True)
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            expect.set_options(timeout=PAGE_TIMEOUT_MS)
-            page.goto(app_url)
+    page = open_page(chromium, app.url, size)
+    tag = f"case_{size_name(size)}_"
 
-            # the Case page opens with the sample case loaded and its data overview
-            heading = page.get_by_role("heading", name=f"What the data holds: {case.name}")
-            expect(heading).to_be_visible()
-            rows = page.locator('[data-testid="stMetric"]', has_text="Training rows")
-            expect(rows).to_contain_text(f"{n['training_rows']:,}")
-            expect(page.locator(".js-plotly-plot").first).to_be_visible()
-            expect(page.get_by_text("Missing values per feature")).to_be_visible()
-            if target := os.environ.get("PRODREADY_SCREENSHOT"):
-                page.wait_for_timeout(1500)  # let the plotly figures finish drawing
-                path = Path(target) if Path(target).is_absolute() else ROOT / target
-                path.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(path))
+    # the sample case is loaded and its data overview shows the package's counts
+    expect(page.get_by_role("heading", name=f"What the data holds: {case.name}")).to_be_visible()
+    expect_metric(page, "Training rows", f"{n['training_rows']:,}")
+    expect_metric(page, "Serving rows", f"{n['serving_rows']:,}")
+    expect_metric(page, "Labelled serving rows", f"{n['labelled_serving_rows']:,}")
+    expect_metric(page, "Features", f"{n['features']:,}")
+    expect_metric(page, "Known too late", f"{n['features_not_available_at_prediction']:,}")
+    expect_metric(page, "Median label delay", f"{n['label_delay_median_days']:.1f} days")
+    check_page(page, charts=2)  # the volume over time and the missing values per feature
+    screenshot(page, artefacts, tag + "sample")
+    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
+        return
+    if (target := os.environ.get("PRODREADY_SCREENSHOT")) and size["width"] == 1280:
+        page.set_viewport_size({"width": 1440, "height": 1400})
+        page.wait_for_timeout(1500)  # let the plotly figures redraw at the new width
+        path = Path(target) if Path(target).is_absolute() else ROOT / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path))
+        page.set_viewport_size(dict(size))
 
-            # the feature table downloads as CSV, one row per feature of the case
-            download_csv = page.get_by_role("button", name="Download table (CSV)")
-            with page.expect_download() as download:
-                download_csv.first.click()
-            table = download.value.path().read_text(encoding="utf-8").splitlines()
-            assert table[0].startswith("feature,type,available_at_prediction")
-            assert len(table) == 1 + len(case.features)
+    # the feature table downloads as CSV: one row per feature, the package's missing shares
+    table = download_table(page, artefacts, "card_fraud_detection_features.csv", prefix=tag)
+    features = ov.to_frame()
+    assert list(table.columns[:3]) == ["feature", "type", "available_at_prediction"]
+    assert list(table["feature"]) == list(features.index)
+    assert table["missing_serving"].tolist() == pytest.approx(features["missing_serving"].tolist())
+    download_figure(
+        page,
+        artefacts,
+        "card_fraud_detection_volume.html",
+        headline(charts.volume_over_time(ov)),
+        prefix=tag,
+    )
 
-            # the Overview shows the served model's real offline and serving AUC
-            page.locator('[data-testid="stSidebarNav"]').get_by_text("Overview").click()
-            expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-            offline = page.locator('[data-testid="stMetric"]', has_text="Offline ROC AUC")
-            serving = page.locator('[data-testid="stMetric"]', has_text="Serving ROC AUC")
-            expect(offline).to_contain_text(f"{head['offline']:.3f}")
-            expect(serving).to_contain_text(f"{head['serving']:.3f}")
-            value = ov.business_value
-            business = page.locator('[data-testid="stMetric"]', has_text="Business value")
-            expect(business).to_contain_text(format_money(value.total, value.currency))
-            expect(page.locator(".js-plotly-plot").first).to_be_visible()
-            assert page.get_by_text("Traceback").count() == 0
-        finally:
-            browser.close()
+    # switching to another sample shows that sample's counts
+    other = expected["other_overview"].numbers
+    _load_other_sample(page)
+    name = expected["other"].name
+    expect(page.get_by_role("heading", name=f"What the data holds: {name}")).to_be_visible()
+    expect_metric(page, "Training rows", f"{other['training_rows']:,}")
+    expect_metric(page, "Serving rows", f"{other['serving_rows']:,}")
+    check_page(page, charts=2)
+    screenshot(page, artefacts, tag + OTHER_SAMPLE)
+
+
+@SIZES
+def test_overview_page_journey(app, chromium, artefacts, expected, size):
+    from playwright.sync_api import expect
+
+    ov = expected["overview"]
+    head = ov.headline
+    page = open_page(chromium, f"{app.url}/overview", size)
+    tag = f"overview_{size_name(size)}_"
+
+    # the served model's offline and production ROC AUC, its interval and its business value
+    expect_metric(page, "Offline ROC AUC", f"{head.loc['roc_auc', 'offline']:.3f}")
+    expect_metric(page, "Serving ROC AUC", f"{head.loc['roc_auc', 'serving']:.3f}")
+    low, high = head.loc["roc_auc", "serving_low"], head.loc["roc_auc", "serving_high"]
+    interval = f"95% interval {low:.3f} to {high:.3f}"
+    expect(caption_of(page, "Serving ROC AUC")).to_contain_text(interval)
+    value = ov.business_value
+    expect_metric(page, "Business value", format_money(value.total, value.currency))
+    check_page(page, charts=1)
+    screenshot(page, artefacts, tag + "card_fraud")
+    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
+        return
+
+    # every metric, offline and serving, downloads as the package's table
+    table = download_table(page, artefacts, "card_fraud_detection_headline.csv", prefix=tag)
+    assert list(table["metric"]) == list(head.index)
+    assert table["offline"].tolist() == pytest.approx(head["offline"].tolist())
+    assert table["serving"].tolist() == pytest.approx(head["serving"].tolist())
+    download_figure(
+        page,
+        artefacts,
+        "card_fraud_detection_offline_vs_serving.html",
+        headline(charts.offline_vs_serving(ov)),
+        prefix=tag,
+    )
+
+    # the consultant switches to the regression sample: the Overview follows with its MAE
+    go_to(page, "Case")
+    _load_other_sample(page)
+    expect(
+        page.get_by_role("heading", name=f"What the data holds: {expected['other'].name}")
+    ).to_be_visible()
+    go_to(page, "Overview")
+    other = expected["other_overview"].headline
+    label = other.loc["mae", "label"]  # Mean absolute error (MAE)
+    expect_metric(page, f"Offline {label}", f"{other.loc['mae', 'offline']:.3f}")
+    expect_metric(page, f"Serving {label}", f"{other.loc['mae', 'serving']:.3f}")
+    check_page(page, charts=1)
+    screenshot(page, artefacts, tag + OTHER_SAMPLE)
+
+
+def _skew_charts(result, feature: str) -> int:
+    """Charts on the Skew page with ``feature`` in the drill-down: the ranking, its two
+    distributions, its PSI by month, the production gap, and the offline-vs-online scatter of
+    a numeric feature both pipelines logged."""
+    rows = result.rows
+    numeric = result.to_frame().loc[feature, "kind"] == "numeric"
+    return 4 + int(rows is not None and feature in rows.features.index and numeric)
+
+
+@SIZES
+def test_skew_page_journey(app, chromium, artefacts, expected, size):
+    result = expected["skew"]
+    frame, gap, rows = result.to_frame(), result.metric_gap, result.rows
+    page = open_page(chromium, f"{app.url}/skew", size)
+    tag = f"skew_{size_name(size)}_"
+
+    # the audit's headline: features to fix, leakage, and what production really gets
+    flagged = frame["severity"].isin(["high", "medium"]).sum()
+    expect_metric(page, "Features to fix", f"{flagged} of {len(frame)}")
+    expect_metric(page, "Leakage", f"{(frame['problem'] == 'leakage').sum()}")
+    expect_metric(page, "ROC AUC, all features", f"{gap.serving:.3f}")
+    expect_metric(page, "ROC AUC, prediction-time only", f"{gap.honest_serving:.3f}")
+    first = str(frame.index[0])  # the drill-down opens on the most severe feature
+    expect_metric(page, "Rows that differ", f"{rows.features.loc[first, 'mismatch_rate']:.1%}")
+    check_page(page, charts=_skew_charts(result, first))
+    screenshot(page, artefacts, tag + "audit")
+    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
+        return
+
+    # the ranking downloads with the package's order and PSI
+    table = download_table(page, artefacts, "card_fraud_detection_skew_features.csv", prefix=tag)
+    assert list(table["feature"]) == [str(f) for f in frame.index]
+    assert table["psi"].tolist() == pytest.approx(frame["psi"].tolist(), nan_ok=True)
+    download_figure(
+        page,
+        artefacts,
+        "card_fraud_detection_skew_ranking.html",
+        headline(charts.skew_ranking(result)),
+        prefix=tag,
+    )
+
+    # another feature in the drill-down: its own share of rows that differ
+    shared = rows.features["mismatch_rate"]
+    other = next(
+        str(f)
+        for f in frame.index
+        if f in shared.index and round(shared[f], 3) != round(shared[first], 3)
+    )
+    label = f"{other} · {frame.loc[other, 'severity']}" + (
+        f" · {frame.loc[other, 'problem']}" if frame.loc[other, "problem"] else ""
+    )
+    choose(page, "Feature", label)
+    expect_metric(page, "Rows that differ", f"{shared[other]:.1%}")
+    check_page(page, charts=_skew_charts(result, other))
+    screenshot(page, artefacts, tag + other)
