@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import html
 import json
 import math
 import os
@@ -832,11 +833,19 @@ def show_error(error: ProdreadyError | str) -> None:
 
 
 def intro(text: str) -> None:
-    """The one sentence under a page title that says what the page tells you."""
+    """The one sentence under a page title that says what the page tells you. The text is
+    escaped (callers pass fixed text; escaping keeps it so should one ever pass user text)."""
     st.markdown(
-        f"<p style='font-size:1.1rem;color:#555;margin-top:-0.6rem'>{text}</p>",
+        f"<p style='font-size:1.1rem;color:#555;margin-top:-0.6rem'>{html.escape(text)}</p>",
         unsafe_allow_html=True,
     )
+
+
+def upload_cap_mb() -> int:
+    """The largest file an uploader takes, in MB, as Streamlit enforces it (the cap set in
+    app/.streamlit/config.toml): the uploaders' help says this number, read here once, so the
+    text cannot drift from the cap."""
+    return int(st.get_option("server.maxUploadSize"))
 
 
 def slug(text: str) -> str:

@@ -5,6 +5,7 @@ binaries (installed by scripts/test) run ``initdb`` in a temporary folder and ``
 the server on a free loopback port, with its socket in that folder; it is stopped and removed at
 the end. ``store_url`` (and ``new_store_url`` for more) gives each test a fresh database: a
 SQLite file, or a new PostgreSQL database on that server (every store test runs on both).
+The terminal summary lists the fuzz tests' input counts, also under xdist.
 """
 
 from __future__ import annotations
@@ -141,3 +142,12 @@ def new_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[]
 def store_url(new_store_url: Callable[[], str]) -> str:
     """The URL of a fresh, empty store database (every store test runs on both backends)."""
     return new_store_url()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the fuzz tests' input counts: under xdist their own prints stay in the workers, but
+    the ``record_property`` values travel with each report to the main process."""
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in report.user_properties:
+            if name in ("fuzzed_inputs", "fuzzed_uploads"):
+                terminalreporter.write_line(f"{report.nodeid}: {name} = {value}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -425,3 +426,52 @@ def test_amount_column_missing_or_not_numbers(tmp_path: Path) -> None:
     serving["paid"] = "12 EUR"
     err = error_of(write_case(tmp_path, training, serving, spec=_with_amount("paid")))
     assert "column 'paid'" in str(err) and "not numbers" in str(err)
+
+
+def test_a_feature_without_a_name_is_refused(tmp_path: Path) -> None:
+    spec = dict(SPEC)
+    spec["features"] = [{"name": "", "type": "numeric"}, *SPEC["features"]]
+    err = error_of(write_case(tmp_path, spec=spec))
+    assert isinstance(err, CaseFileError)
+    assert "case.yaml" in str(err)
+    assert "features[0].name (line 13): String should have at least 1 character (found '')" in (
+        str(err)
+    )
+
+
+@pytest.mark.timeout(60, method="thread")  # printing the bomb whole would never end
+def test_a_yaml_alias_bomb_that_is_not_a_mapping_is_refused_fast(tmp_path: Path) -> None:
+    """Nine levels of nine aliases each stand for 9**9 strings: YAML shares them, so reading
+    is quick, and the message must describe the content without expanding it."""
+    lines = ['- &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"- &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 9)]
+    path = tmp_path / "case.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.perf_counter()
+    err = error_of(path)
+    assert time.perf_counter() - started < 2
+    assert isinstance(err, CaseFileError)
+    assert "the case file does not describe a case" in str(err)
+    shown = "Found: list: [['lol', 'lol', 'lol', 'lol', ...], [[...], [...], [...], [...], ...],"
+    assert shown in str(err)
+    assert len(str(err)) < 500
+
+
+def test_the_streamed_utf8_check_finds_what_the_whole_file_check_finds(tmp_path: Path) -> None:
+    """The lazy loader's check reads a CSV in chunks: a character cut by a chunk's end is not an
+    error, and a bad byte gets the eager reader's byte, line and fix whatever the chunk size."""
+    from prodready.data.readers import check_utf8, read_table
+
+    good = "city,amount\nMünchen,1\nZürich,2\n€uro,3\n".encode()
+    (tmp_path / "good.csv").write_bytes(good)
+    for chunk in (1, 2, 3, 5, 1 << 20):
+        check_utf8(tmp_path / "good.csv", "good.csv", chunk_bytes=chunk)
+    for bad in (good + "Gen\xe8ve,4\n".encode("cp1252"), good[:-3] + b"\xe2\x82"):
+        (tmp_path / "bad.csv").write_bytes(bad)
+        with pytest.raises(DataError) as eager:
+            read_table(tmp_path / "bad.csv", name="bad.csv")
+        assert "the file is not UTF-8 text" in str(eager.value)
+        for chunk in (1, 2, 3, 7, 1 << 20):
+            with pytest.raises(DataError) as streamed:
+                check_utf8(tmp_path / "bad.csv", "bad.csv", chunk_bytes=chunk)
+            assert str(streamed.value) == str(eager.value), chunk

@@ -343,6 +343,55 @@ def test_memory_limit_threads_and_temp_directory(case, numpy_side, tmp_path):
         profile_files(case / samples.SERVING_FILE, layouts, memory_limit="lots")
 
 
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """120 categorical columns (2 to 59 labels each, some missing) x 2,000 rows over 3 months."""
+    rng = np.random.default_rng(5)
+    rows = 2_000
+    frame = pd.DataFrame(
+        {
+            f"c{i:03d}": rng.choice([f"v{j}" for j in range(rng.integers(2, 60))], rows)
+            for i in range(120)
+        }
+    )
+    frame.loc[frame.index[::7], "c007"] = None
+    frame[TIME] = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(
+        rng.uniform(0, 90, rows), unit="D"
+    )
+    path = tmp_path_factory.mktemp("wide") / "wide.parquet"
+    frame.to_parquet(path)
+    return path, frame
+
+
+def test_many_categorical_columns_fit_a_small_memory_limit_and_equal_numpy(wide):
+    """Counted 16 columns per query: 120 columns fit in 256 MB (one query for all of them does
+    not, below), with the numpy engine's layouts and profiles."""
+    path, frame = wide
+    columns = [c for c in frame.columns if c != TIME]
+    layouts = layouts_from_files(path, (), columns, memory_limit="256MB")
+    assert dict(layouts) == dict(layouts_for(frame, [], columns))
+    profiled = profile_files(path, layouts, by=TIME, memory_limit="256MB")
+    assert_same_profile_sets(profiled, profile_frame(frame, layouts, by=TIME))
+    assert len(profiled.groups) == 3
+
+
+def test_running_out_of_memory_says_so_and_how_to_fix_it(wide, monkeypatch):
+    import prodready.engine.sql as sql
+
+    path, frame = wide
+    columns = [c for c in frame.columns if c != TIME]
+    monkeypatch.setattr(sql, "CATEGORICAL_COLUMNS_PER_QUERY", len(columns))  # all in one query
+    with pytest.raises(DataError) as caught:
+        layouts_from_files(path, (), columns, memory_limit="256MB")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: DuckDB ran out of its memory limit (244.1 MiB)"), (
+        message  # 256 MB as DuckDB reports it
+    )
+    assert "Out of Memory Error" in message
+    assert "pass a larger memory_limit" in message
+    assert "convert" not in message and "types" not in message
+
+
 def test_missing_file_and_empty_glob(tmp_path, numpy_side):
     layouts = {"amount": numpy_side["layouts"]["amount"]}
     with pytest.raises(DataError) as missing:

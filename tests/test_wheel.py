@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = ("app", "notebooks", "sample_data")
+SKIPPED = {"__pycache__", "secrets.toml"}  # never in the wheel
+
 
 pytestmark = pytest.mark.slow
 
@@ -32,18 +35,29 @@ pytestmark = pytest.mark.slow
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """(target folder, environment) of the freshly built wheel."""
     work = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of what goes into the wheel, with a developer's app password planted
+    # where Streamlit reads it (the shared checkout is left alone: a running app would read it).
+    source = work / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", ".gitignore"):
+        shutil.copy2(REPO / name, source / name)
+    for folder in ("src", *BUNDLED):
+        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns(*SKIPPED))
+    secrets = source / "app" / ".streamlit" / "secrets.toml"
+    secrets.write_text('app_password = "planted by tests/test_wheel.py"\n', encoding="utf-8")
     # --no-isolation: build with the venv's hatchling instead of downloading one
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work), REPO],
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work), source],
         check=True,
         capture_output=True,
         timeout=300,
     )
     [wheel] = work.glob("prodready-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder in BUNDLED:  # every file of the three folders is in the wheel
+    assert [n for n in names if n.endswith("secrets.toml")] == []
+    for folder in BUNDLED:  # every other file of the three folders is in the wheel
         for path in (REPO / folder).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and not SKIPPED.intersection(path.parts):
                 relative = path.relative_to(REPO).as_posix()
                 assert f"prodready/_bundled/{relative}" in names, relative
 

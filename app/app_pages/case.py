@@ -61,12 +61,13 @@ def upload_section() -> None:
         "them); the serving log is what production saw and did: one row per prediction, with "
         "the served score and, once it arrived, the truth. CSV (UTF-8) or Parquet."
     )
+    upload_help = f"CSV or Parquet, up to {state.upload_cap_mb()} MB per file"
     left, right = st.columns(2)
     training_file = left.file_uploader(
-        "Training data", type=UPLOAD_TYPES, key="upload_training", help="CSV or Parquet"
+        "Training data", type=UPLOAD_TYPES, key="upload_training", help=upload_help
     )
     serving_file = right.file_uploader(
-        "Serving log", type=UPLOAD_TYPES, key="upload_serving", help="CSV or Parquet"
+        "Serving log", type=UPLOAD_TYPES, key="upload_serving", help=upload_help
     )
     if training_file is None or serving_file is None:
         st.info("Upload both files to map their columns.", icon=":material/upload_file:")

@@ -90,7 +90,8 @@ uploaded = st.file_uploader(
     type=["csv"],
     key="monitoring_incidents",
     help="Each incident's start and end (UTC; end may be empty: until the log ends). The "
-    "detection report says how fast each monitor family caught each one.",
+    "detection report says how fast each monitor family caught each one. "
+    f"Up to {state.upload_cap_mb()} MB per file.",
 )
 incidents, incidents_key = None, None
 if uploaded is not None:

@@ -25,7 +25,13 @@ db = ws.store()
 questions = readiness.questions()
 
 with st.expander("Import a workshop (JSON from Export the workshop or `prodready store export`)"):
-    upload = st.file_uploader("Workshop file", type=["json"], key="ws_import")
+    upload = st.file_uploader(
+        "Workshop file",
+        type=["json"],
+        key="ws_import",
+        help="A workshop exported from this page or by prodready store export (JSON), "
+        f"up to {state.upload_cap_mb()} MB per file.",
+    )
     rename = st.text_input("Import under another name (optional)", key="ws_import_rename")
     if upload is not None and st.button("Import", key="ws_import_go", icon=":material/upload:"):
         try:

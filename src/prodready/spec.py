@@ -72,7 +72,7 @@ class Columns(_Strict):
 class Feature(_Strict):
     """One model input, and when it is known in production."""
 
-    name: str
+    name: str = Field(min_length=1, description="the column's name in both data sets")
     type: FeatureType
     available_at_prediction: bool = Field(
         True, description="false when the value is only known after the prediction (leakage)"

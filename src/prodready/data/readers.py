@@ -6,6 +6,7 @@ Readers know files, not the case contract: what a column must hold is checked in
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Sequence
@@ -92,19 +93,48 @@ def read_table(source: str | Path | BinaryIO | bytes, *, name: str | None = None
     return frame
 
 
+def _not_utf8(name: str, bad_byte: int, line: int) -> DataError:
+    """The one message for a CSV that is not UTF-8, read whole (eager) or streamed (lazy)."""
+    return DataError(
+        f"the file is not UTF-8 text (first bad byte 0x{bad_byte:02x} on line {line})",
+        where=name,
+        expected="a CSV file encoded as UTF-8",
+        found="another encoding, such as Latin-1 or Windows-1252",
+        fix="save it again as 'CSV UTF-8' (Excel: Save As > CSV UTF-8), or convert it with "
+        f"`iconv -f latin1 -t utf-8 {Path(name).name} > fixed.csv`",
+    )
+
+
+# Bytes read at a time when a CSV left on disk is checked for UTF-8 (it may not fit in memory).
+UTF8_CHECK_CHUNK = 1 << 20
+
+
+def check_utf8(path: Path, name: str, *, chunk_bytes: int = UTF8_CHECK_CHUNK) -> None:
+    """Raise the eager reader's "not UTF-8 text" error (same bad byte, line and fix) for a CSV
+    on disk, streaming its bytes through a UTF-8 decoder: DuckDB would otherwise read a UTF-16
+    or Windows-1252 file into missing columns or a parse error that hides the cause."""
+    line, pending = 1, b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(chunk_bytes)
+            data, final = pending + chunk, not chunk
+            try:
+                _, used = codecs.utf_8_decode(data, "strict", final)
+            except UnicodeDecodeError as exc:
+                bad_line = line + data.count(b"\n", 0, exc.start)
+                raise _not_utf8(name, data[exc.start], bad_line) from None
+            if final:
+                return
+            line += data.count(b"\n", 0, used)
+            pending = data[used:]  # the start of a character cut by the chunk's end
+
+
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"the file is not UTF-8 text (first bad byte 0x{data[exc.start]:02x} on line {line})",
-            where=name,
-            expected="a CSV file encoded as UTF-8",
-            found="another encoding, such as Latin-1 or Windows-1252",
-            fix="save it again as 'CSV UTF-8' (Excel: Save As > CSV UTF-8), or convert it with "
-            f"`iconv -f latin1 -t utf-8 {Path(name).name} > fixed.csv`",
-        ) from None
+        raise _not_utf8(name, data[exc.start], line) from None
     try:
         return pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", low_memory=False)
     except pd.errors.EmptyDataError:
@@ -306,7 +336,8 @@ def scan_sql(paths: Sequence[Path]) -> str:
 
 def check_tables(paths: Sequence[Path], *, name: str, names: Sequence[str]) -> list[str]:
     """What :func:`read_tables` checks before reading any data (one format, every file present,
-    not empty, readable, with the same columns); returns the first file's column names."""
+    not empty, CSV in UTF-8, readable, with the same columns); returns the first file's column
+    names."""
     kinds = {table_format(n) for n in names}
     if len(kinds) > 1:
         read_tables(paths, name=name, names=names)  # raises the mixed-formats error
@@ -326,6 +357,8 @@ def check_tables(paths: Sequence[Path], *, name: str, names: Sequence[str]) -> l
                 fix="point the case at the file inside the folder",
             )
         _check_file(path, shown)
+        if table_format(shown) == "csv":
+            check_utf8(path, shown)
     first = table_columns(paths[0], name=names[0])
     for path, shown in zip(paths[1:], names[1:], strict=True):
         columns = table_columns(path, name=shown)

@@ -6,12 +6,24 @@ raises the caller's error class with the file, the line where YAML can tell it, 
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from prodready.errors import ProdreadyError
+
+# What a message shows of a file's content: a few items of a few levels. ``str`` would expand a
+# YAML alias bomb (each level a list of aliases to the one above) into billions of items.
+_SHORT = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 4, 4, 40
+
+
+def _describe(raw: object) -> str:
+    """A few items of ``raw`` (at most about 120 characters), for a message."""
+    text = _SHORT.repr(raw)
+    return f"{type(raw).__name__}: {text if len(text) <= 120 else text[:119] + '…'}"
 
 
 def read_yaml_mapping(
@@ -43,7 +55,7 @@ def read_yaml_mapping(
             "after the colon",
         ) from None
     if not isinstance(raw, dict):
-        found = f"{type(raw).__name__}: {str(raw)[:80]!r}" if raw is not None else "an empty file"
+        found = _describe(raw) if raw is not None else "an empty file"
         raise error(
             f"the {kind} does not describe {'an' if kind[0] in 'aeiou' else 'a'} "
             f"{kind.removesuffix(' file')}",

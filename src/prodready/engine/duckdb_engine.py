@@ -208,7 +208,16 @@ class _DuckBackend:
             raise self._error(err) from err
 
     def _error(self, err: Exception) -> DataError:
-        """A DuckDB error as a DataError naming the file that cannot be read, if one."""
+        """A DuckDB error as a DataError naming the file that cannot be read, if one; running
+        out of memory is the limit's doing, not the data's."""
+        if isinstance(err, _duckdb().OutOfMemoryException):
+            return DataError(
+                f"DuckDB ran out of its memory limit ({self._memory_limit()}) while profiling",
+                where=self.where,
+                found=first_line(err, None),
+                fix="pass a larger memory_limit (e.g. memory_limit='4GB'), or profile fewer "
+                "columns at a time",
+            )
         named = [path for path in self.files if path in str(err)]
         bad = named[0] if named else self._unreadable()
         if bad is None and not isinstance(err, _duckdb().IOException):
@@ -226,6 +235,13 @@ class _DuckBackend:
             fix=f"check that the file is a complete, valid {self.kind.upper()} file "
             "(re-export it if it was cut short)",
         )
+
+    def _memory_limit(self) -> str:
+        """DuckDB's memory limit as it reports it (e.g. ``244.1 MiB``)."""
+        try:
+            return str(self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        except _duckdb().Error:
+            return "memory_limit"
 
     def _unreadable(self) -> str | None:
         duckdb = _duckdb()

@@ -46,6 +46,7 @@ from prodready.errors import ParameterError
 from prodready.stats.drift import _require_two
 
 __all__ = [
+    "CATEGORICAL_COLUMNS_PER_QUERY",
     "DUCKDB",
     "FREQUENCIES",
     "KEEP_SORTED",
@@ -56,6 +57,7 @@ __all__ = [
     "SqlBackend",
     "bin_counts_sql",
     "bins_table",
+    "categorical_counts",
     "categorical_counts_sql",
     "categorical_layout_from_counts",
     "categorical_profiles",
@@ -232,6 +234,33 @@ def categorical_counts_sql(
         f"SELECT g, {shown}, {grouped}, COUNT(*) AS rows_with_label FROM ({inner}) AS v"
         f" GROUP BY GROUPING SETS ({sets})"
     )
+
+
+CATEGORICAL_COLUMNS_PER_QUERY = 16
+"""Categorical columns counted in one ``GROUPING SETS`` query. DuckDB builds one hash table per
+grouping set at once: a hundred columns in one query ran out of 1 GB even at 20,000 rows, so
+wide data is counted 16 columns per scan (the counts do not depend on the split)."""
+
+
+def categorical_counts(
+    backend: SqlBackend,
+    columns: Sequence[str],
+    by: str | None,
+    freq: str = "MS",
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[str, pa.Table]]:
+    """``(column, g, label, rows_with_label counts)`` for every column, from
+    :func:`categorical_counts_sql` queries of at most :data:`CATEGORICAL_COLUMNS_PER_QUERY`
+    columns each; ``progress(done)`` after each query with the columns counted so far."""
+    step = CATEGORICAL_COLUMNS_PER_QUERY
+    for start in range(0, len(columns), step):
+        part = list(columns[start : start + step])
+        sql = categorical_counts_sql(backend.dialect, backend.table, part, by, freq)
+        result = backend.query(sql)
+        for c, name in enumerate(part):
+            yield name, counts_of(result, c)
+        if progress is not None:
+            progress(start + len(part))
 
 
 def counts_of(result: pa.Table, column: int) -> pa.Table:
@@ -652,7 +681,7 @@ def compute_profiles(
     progress: Progress | None,
 ) -> tuple[dict[tuple[Any, str], Profile], dict[str, int]]:
     """All profiles (per group and column) and the row counts of the source: one query for
-    the numeric columns' moments, one for their bins, one per categorical column."""
+    the numeric columns' moments, one for their bins, one per 16 categorical columns."""
     dialect, table = backend.dialect, backend.table
     _tick(progress, 0.0, "counting rows")
     rows = backend.query(rows_sql(dialect, table, by)).to_pylist()[0]
@@ -675,9 +704,13 @@ def compute_profiles(
                 profiles[(group, name)] = profile
     if categorical:
         _tick(progress, 2 / steps, f"categories of {len(categorical)} columns")
-        counts = backend.query(categorical_counts_sql(dialect, table, categorical, by, freq))
-        for c, name in enumerate(categorical):
-            found = categorical_profiles(layouts[name], counts_of(counts, c))  # type: ignore[arg-type]
+
+        def counted(done: int) -> None:
+            share = done / len(categorical)
+            _tick(progress, (2 + share) / steps, f"categories of {done}/{len(categorical)} columns")
+
+        for name, counts in categorical_counts(backend, categorical, by, freq, counted):
+            found = categorical_profiles(layouts[name], counts)  # type: ignore[arg-type]
             for group, profile in found.items():
                 profiles[(group, name)] = profile
     _tick(progress, 1.0, f"profiled {len(layouts)} columns")
@@ -695,7 +728,7 @@ def compute_layouts(
 ) -> dict[str, Layout]:
     """Layouts of the listed columns (numeric first, then categorical), as ``layouts_for``:
     one count, one sorted stream of all numeric columns (a second one only for columns of more
-    than :data:`KEEP_SORTED` values), one query per categorical column."""
+    than :data:`KEEP_SORTED` values), one query per 16 categorical columns."""
     dialect, table = backend.dialect, backend.table
     numeric, categorical = list(numeric), [c for c in categorical if c not in numeric]
     out: dict[str, Layout] = {}
@@ -744,10 +777,14 @@ def compute_layouts(
             out[name] = done[c]
     if categorical:
         _tick(progress, 1 / steps, f"categories of {len(categorical)} columns")
-        counts = backend.query(categorical_counts_sql(dialect, table, categorical, None))
-        for c, name in enumerate(categorical):
+
+        def counted(done: int) -> None:
+            share = done / len(categorical)
+            _tick(progress, (1 + share) / steps, f"categories of {done}/{len(categorical)} columns")
+
+        for name, counts in categorical_counts(backend, categorical, None, progress=counted):
             try:
-                out[name] = categorical_layout_from_counts(counts_of(counts, c), max_categories)
+                out[name] = categorical_layout_from_counts(counts, max_categories)
             except ParameterError as err:
                 raise for_column(err, name) from err
     _tick(progress, 1.0, f"built {len(out)} layouts")
