@@ -34,6 +34,7 @@ PAGES = [
         default=True,
     ),
     st.Page("app_pages/skew.py", title="Skew audit", icon=":material/compare_arrows:"),
+    st.Page("app_pages/profiles.py", title="Audit from profiles", icon=":material/summarize:"),
     st.Page("app_pages/rollout.py", title="Rollout simulator", icon=":material/alt_route:"),
     st.Page("app_pages/monitoring.py", title="Monitoring", icon=":material/monitor_heart:"),
     st.Page("app_pages/decay.py", title="Decay & retraining", icon=":material/hourglass_bottom:"),

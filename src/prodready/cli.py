@@ -1007,6 +1007,153 @@ def store_import(
     out_console.print(f"Imported workshop {name!r} ({len(teams)} teams) into the store")
 
 
+# -- profiles: a team sends profiles instead of its data ---------------------------------------
+@app.command("profile")
+def profile_command(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="File to write (JSON; gzip-compressed when it ends with .gz)."),
+    ],
+    case: CaseOption = None,
+    lazy: Annotated[
+        bool,
+        typer.Option(
+            "--lazy",
+            help="Leave the training data and the serving log on disk and profile every row "
+            "of their files (Parquet batch by batch, CSV with DuckDB).",
+        ),
+    ] = False,
+    sample_rows: Annotated[
+        int,
+        typer.Option(min=2, help="Training rows and serving rows held in memory with --lazy."),
+    ] = 500_000,
+) -> None:
+    """Profile a case for `prodready audit profiles`: counts per bin and per category, moments
+    and missing counts of every feature, training whole and serving per month; no row."""
+    from prodready import samples
+    from prodready.case import load_case
+    from prodready.skew.profiles import case_profiles, save_case_profiles
+
+    interactive = out_console.is_terminal
+    with _friendly_errors():
+        target = _profiles_target(out)
+        with out_console.status("Loading the case…") if interactive else nullcontext() as status:
+            if case is None and lazy:
+                raise ParameterError(
+                    "--lazy needs a case file",
+                    fix="pass --case case.yaml (the bundled sample is small enough to load whole)",
+                )
+            options = {"lazy": True, "sample_rows": sample_rows} if lazy else {}
+            loaded = load_case(case, **options) if case is not None else samples.load()
+
+            def say(done: float, text: str) -> None:  # on the status line, as audits do
+                if status is not None:
+                    status.update(f"{loaded.name}: {text} ({done:.0%})")
+
+            profiles = case_profiles(loaded, progress=say)
+            save_case_profiles(profiles, target)
+    profiled = len(profiles.serving.layouts) if profiles.serving is not None else 0
+    out_console.print(
+        f"Wrote the profiles of {profiled} of {len(profiles.kinds)} features of "
+        f"{loaded.name!r} ({profiles.training_rows:,} training rows, {profiles.serving_rows:,} "
+        f"serving rows in {len(profiles.months)} months) to {target}"
+    )
+    out_console.print(f"Next: prodready audit profiles {target}")
+
+
+def _profiles_target(path: Path) -> Path:
+    """The --out file of `profile`, its folder created; a folder is refused before the work."""
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise ParameterError(
+            "the --out path is a folder", where=str(path), fix="name a file, e.g. profiles.json.gz"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ParameterError(
+            "cannot create the folder of the --out file",
+            where=str(path.parent),
+            found=error.strerror or str(error),
+            fix="write the profiles somewhere you can write to",
+        ) from None
+    return path
+
+
+@audit_app.command("profiles")
+def audit_profiles_command(
+    file: Annotated[Path, typer.Argument(help="A profiles file written by `prodready profile`.")],
+    json_out: JsonOption = None,
+) -> None:
+    """Skew audit from saved profiles: the distribution measures, missing rates and months of
+    `audit skew`, without the data (row-level skew, leakage and the metric gap need rows)."""
+    import json
+
+    from prodready.skew.profiles import audit_profiles, load_case_profiles
+
+    to_stdout = json_out == "-"
+    with _friendly_errors():
+        target = None if json_out in (None, "-") else _json_target(Path(json_out))
+        result = audit_profiles(load_case_profiles(file))
+        data = result.to_dict()
+        if target is not None:
+            _write_json(data, target)
+    if to_stdout:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    _print_profile_audit(result)
+    if target is not None:
+        out_console.print(f"Wrote every number of the audit to {target}")
+
+
+def _print_profile_audit(result: Any) -> None:
+    from rich import box
+    from rich.table import Table
+
+    def number(value: Any, spec: str = ".3f") -> str:
+        return "" if value is None or value != value else format(float(value), spec)
+
+    out_console.print(Text(f"Skew audit from profiles: {result.case_name}", style="bold"))
+    out_console.print()
+    _print_findings(result.summary())
+    console = out_console  # piped output is not cut to 80 columns, as in `audit skew`
+    if not out_console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=max(out_console.width, 160))
+    wide = console.width >= 130
+    columns: list[tuple[str, str, Any]] = [  # (header, justify, cell of a row)
+        ("severity", "left", lambda r: Text(r["severity"], SEVERITY_STYLES.get(r["severity"], ""))),
+        ("problem", "left", lambda r: str(r["problem"])),
+        ("PSI", "right", lambda r: number(r["psi"])),
+        ("JS", "right", lambda r: number(r["js_distance"])),
+        ("unseen", "right", lambda r: number(r["unseen_share"], ".1%")),
+        ("missing\ntrain", "right", lambda r: number(r["missing_train"], ".1%")),
+        ("missing\nserving", "right", lambda r: number(r["missing_serving"], ".1%")),
+        ("kind", "left", lambda r: str(r["kind"])),
+        ("note", "left", lambda r: str(r["note"])),
+    ]
+    if not wide:
+        columns = [c for c in columns if c[0] not in ("JS", "missing\ntrain", "kind", "note")]
+    table = Table(
+        title="Features ranked by severity, then PSI",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("feature", no_wrap=True)
+    for header, justify, _ in columns:
+        wrap = header in ("problem", "note")
+        table.add_column(header, justify=justify, no_wrap=not wrap, min_width=12 if wrap else None)
+    for feature, row in result.to_frame().iterrows():
+        # as Text: a feature name or note from someone else's file is never rich markup
+        cells = [
+            c if isinstance(c, Text) else Text(c) for c in (cell(row) for _, _, cell in columns)
+        ]
+        table.add_row(Text(str(feature)), *cells)
+    console.print(table)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="prodready")

@@ -7,6 +7,7 @@ and turns that into a per-feature note so the audit completes for every other fe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import pandas as pd
 from prodready.case import Case
 from prodready.data.readers import DUCKDB_MEMORY_LIMIT
 from prodready.engine.layout import MAX_CATEGORIES as MAX_LABELS
+from prodready.engine.layout import labels_as_text
 from prodready.errors import ParameterError, ProdreadyError
 from prodready.skew.reference import degenerate_note
 from prodready.spec import Feature
@@ -286,12 +288,57 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
     Categorical features: :func:`categorical_drift_from_profiles` on the training labels plus
     the labels only serving has (listed by one small query per feature), so each unseen label
     counts apart, as in :func:`categorical_drift`. Missing rates come from the profiles' counts.
+
+    Two steps, usable apart: :func:`profile_sides` (the profiles of both data sets, what a team
+    can send instead of its data) and :meth:`ProfiledSides.drift` (the comparison).
     """
-    from prodready.engine.rows_sql import serving_labels, serving_schema
+    return profile_sides(case, progress=progress).drift()
+
+
+@dataclass(frozen=True)
+class ProfiledSides:
+    """Both data sets of a case as profiles, and what was learnt about features without one.
+
+    ``kinds``: every feature of the case (in its order) -> ``"numeric"`` or ``"categorical"``;
+    ``training``: the whole training data on the reference layouts; ``serving``: the serving
+    log per calendar month (UTC) on the same layouts, categorical ones extended by the labels
+    only serving has (both None when no feature has a layout); ``missing_train``: share of
+    training rows where a feature is missing; ``notes``: per profiled feature, what training
+    says about it (a single value); ``unprofiled``: the result of every feature that could not
+    be profiled (absent from a data set, empty, no layout), decided from the data.
+    """
+
+    kinds: dict[str, str]
+    training: ProfileSet | None
+    serving: ProfileSet | None
+    missing_train: dict[str, float]
+    notes: dict[str, str]
+    unprofiled: dict[str, FeatureDrift]
+
+    def drift(self) -> dict[str, FeatureDrift]:
+        """Every feature's comparison, in the case's order (:func:`compare_profiles`)."""
+        out = dict(self.unprofiled)
+        if self.training is not None and self.serving is not None:
+            out |= compare_profiles(
+                self.training, self.serving, self.kinds, self.missing_train, self.notes
+            )
+        return {name: out[name] for name in self.kinds}
+
+
+def profile_sides(case: Case, *, progress=None) -> ProfiledSides:
+    """The profiles :func:`drift_from_files` compares: from the files when the serving log stays
+    on disk (``case.serving_source``), else from the frames in memory (numpy engine).
+    ``progress(fraction, message)`` is told as the training data and the serving log are
+    profiled (each serving file, on disk)."""
     from prodready.skew.reference import training_data_columns, training_reference
 
     source = case.serving_source
-    schema = serving_schema(source.files)
+    if source is not None:
+        from prodready.engine.rows_sql import serving_schema
+
+        schema = serving_schema(source.files)
+    else:
+        schema = frozenset(case.serving.columns)
     training_columns = training_data_columns(case)
     empty = {c: float("nan") for c in ALL_COLUMNS}
     out: dict[str, FeatureDrift] = {}
@@ -322,7 +369,12 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
             )
     layouts = dict(reference.layouts)
     categorical = [n for n in categorical if n in layouts]
-    unseen = serving_labels(source.files, categorical) if categorical else {}
+    if source is not None:
+        from prodready.engine.rows_sql import serving_labels
+
+        unseen = serving_labels(source.files, categorical) if categorical else {}
+    else:
+        unseen = {n: list(labels_as_text(case.serving[n])[0].index) for n in categorical}
     for name in categorical:
         layout = layouts[name]
         extra = sorted(set(unseen[name]) - set(layout.categories))
@@ -330,21 +382,52 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
             layouts[name] = type(layout)(
                 categories=(*layout.categories, *extra), complete=True, n=layout.n
             )
-    if not layouts:
-        return {f.name: out[f.name] for f in case.features}
-    months = _serving_months(source.files, layouts, case.columns.timestamp, progress)
-    whole = months.whole()
-    groups = [g for g in months.groups if g is not None]
-    for name in layouts:
-        feature = case.spec.feature(name)
-        ref, cur = _on_layout(reference.profile(name), layouts[name]), whole.column(name)
+    serving = None
+    if layouts:
+        timestamp = case.columns.timestamp
+        if source is not None:
+            serving = _serving_months(source.files, layouts, timestamp, progress)
+        else:
+            from prodready.engine import profile_frame
+
+            frame = case.serving[list(dict.fromkeys([*layouts, timestamp]))]
+            serving = profile_frame(frame, layouts, by=timestamp, freq="MS")
+    if progress is not None:
+        progress(1.0, "profiles done")
+    return ProfiledSides(
+        kinds={f.name: f.type for f in case.features},
+        training=reference.profiles if layouts else None,
+        serving=serving,
+        missing_train=dict(reference.missing),
+        notes={name: reference.degenerate.get(name, "") for name in layouts},
+        unprofiled=out,
+    )
+
+
+def compare_profiles(
+    training: ProfileSet,
+    serving: ProfileSet,
+    kinds: Mapping[str, str],
+    missing_train: Mapping[str, float],
+    notes: Mapping[str, str],
+) -> dict[str, FeatureDrift]:
+    """Each feature of ``serving`` (per month) against its ``training`` profile (whole): the
+    measures over the whole log and PSI / Jensen-Shannon per month. ``kinds``, ``missing_train``
+    and ``notes`` (what training says of a feature) as :class:`ProfiledSides` holds them."""
+    empty = {c: float("nan") for c in ALL_COLUMNS}
+    out: dict[str, FeatureDrift] = {}
+    whole = serving.whole()
+    groups = [g for g in serving.groups if g is not None]
+    for name, layout in serving.layouts.items():
+        kind = kinds[name]
+        ref, cur = _on_layout(training.column(name), layout), whole.column(name)
         missing = cur.missing / cur.total if cur.total else float("nan")
-        rates = {"missing_serving": missing, "missing_train": reference.missing[name]}
+        rates = {"missing_serving": missing, "missing_train": missing_train[name]}
         if cur.n == 0:
             out[name] = FeatureDrift(empty, _no_months(), "empty on every serving row", **rates)
             continue
         try:
-            if feature.type == "numeric":
+            if kind == "numeric":
                 result = numeric_drift_from_profiles(ref, cur)
                 columns = NUMERIC_COLUMNS
             else:
@@ -356,10 +439,10 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
         values = empty | {c: float(getattr(result, c)) for c in columns}
         rows = []
         for group in groups:
-            month = months.column(name, group)
+            month = serving.column(name, group)
             psi = js = float("nan")
             if month.n >= 2:
-                if feature.type == "numeric":
+                if kind == "numeric":
                     p, q = _shares(ref.coarse_counts()), _shares(month.coarse_counts())
                     psi, js = _psi(p, q), _js(p, q)
                 else:
@@ -367,8 +450,8 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
                     psi, js = shifted.psi, shifted.js_distance
             rows.append({"month": group, "psi": psi, "js_distance": js, "rows": int(month.n)})
         by_month = pd.DataFrame(rows, columns=["month", "psi", "js_distance", "rows"])
-        note = reference.degenerate.get(name, "")
-        if feature.type == "categorical" and unseen_share_is_upper_bound(ref):
+        note = notes.get(name, "")
+        if kind == "categorical" and unseen_share_is_upper_bound(ref):
             note = "; ".join(
                 n
                 for n in (
@@ -379,7 +462,7 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
                 if n
             )
         out[name] = FeatureDrift(values, by_month, note, **rates)
-    return {f.name: out[f.name] for f in case.features}
+    return out
 
 
 def _on_layout(profile, layout):
