@@ -24,6 +24,7 @@ from prodready.charts.rollout import (
     outcome_sentence,
     rollout_timeline,
 )
+from prodready.charts.scale import cost_growth
 from prodready.charts.skew import (
     feature_distribution,
     mismatch_scatter,
@@ -34,6 +35,7 @@ from prodready.charts.skew import (
 
 __all__ = [
     "aging_curve",
+    "cost_growth",
     "estimate_vs_realised",
     "feature_distribution",
     "feature_missingness",
