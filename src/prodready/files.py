@@ -10,8 +10,12 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from prodready.errors import ParameterError
 
 TEMP_PREFIX = ".prodready-"
 
@@ -51,3 +55,36 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+LOCK_FILE = f"{TEMP_PREFIX}run.lock"
+
+
+@contextmanager
+def claim_folder(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` for one run: an exclusive lock on its hidden ``.prodready-run.lock`` (a
+    second run into the same folder stops with a clear message), then remove the hidden
+    temporary files (``.prodready-*``) a killed run left there; the lock file goes at the end.
+    The lock goes with the process, so a killed run never blocks the next. Where the system has
+    no ``fcntl`` (Windows) nothing is locked or removed."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(Path(folder) / LOCK_FILE, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ParameterError(
+                "another report is being written to this folder",
+                where=str(folder),
+                fix="wait for it to finish, or choose another output folder",
+            ) from None
+        for entry in Path(folder).iterdir():
+            if entry.name.startswith(TEMP_PREFIX) and entry.name != LOCK_FILE and entry.is_file():
+                entry.unlink(missing_ok=True)
+        try:
+            yield
+        finally:  # removed while still held: the folder is left as clean as the run found it
+            (Path(folder) / LOCK_FILE).unlink(missing_ok=True)

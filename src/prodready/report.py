@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodready.errors import CaseFileError, ParameterError, ProdreadyError
-from prodready.files import TEMP_PREFIX, file_sha256, save_json, write_atomic
+from prodready.files import TEMP_PREFIX, claim_folder, file_sha256, save_json, write_atomic
 from prodready.kernels import WarmKernels, execute
 from prodready.notebooks import (
     RESERVED_PARAMETERS,
@@ -236,51 +236,52 @@ def run_report(
         find_chromium()  # no Chromium: say so now, not after minutes of notebooks
     hashes = case_hashes(case_file)
     out = prepare_out_dir(Path(out_dir))
-    clock = time.perf_counter()
-    started = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    footer = Footer(hashes, overrides, seed, started)
-    with WarmKernels(out, len(paths)) as kernels:
-        reports = _run_notebooks(
-            paths,
-            out,
-            kernels,
+    with claim_folder(out):  # one run at a time; a killed run's temporary files go
+        clock = time.perf_counter()
+        started = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        footer = Footer(hashes, overrides, seed, started)
+        with WarmKernels(out, len(paths)) as kernels:
+            reports = _run_notebooks(
+                paths,
+                out,
+                kernels,
+                case_file=case_file,
+                seed=seed,
+                executive=executive,
+                overrides=overrides,
+                footer=footer,
+                progress=progress,
+            )
+        results_path = write_results(
+            out / RESULTS_FILE,
+            reports,
             case_file=case_file,
+            data_hashes=hashes,
+            parameters=overrides,
             seed=seed,
-            executive=executive,
-            overrides=overrides,
-            footer=footer,
-            progress=progress,
         )
-    results_path = write_results(
-        out / RESULTS_FILE,
-        reports,
-        case_file=case_file,
-        data_hashes=hashes,
-        parameters=overrides,
-        seed=seed,
-    )
-    pages = [p for nb in reports for p in (nb.html, nb.executive_html) if p is not None]
-    finish_footers(pages, footer, time.perf_counter() - clock)
-    pdf_path = None
-    if make_pdf:
-        from prodready.pdf import html_to_pdf
+        pages = [p for nb in reports for p in (nb.html, nb.executive_html) if p is not None]
+        finish_footers(pages, footer, time.perf_counter() - clock)
+        pdf_path = None
+        if make_pdf:
+            from prodready.pdf import html_to_pdf
 
-        pdf_path = html_to_pdf(out / f"{PDF_NOTEBOOK}{EXECUTIVE_SUFFIX}", out / PDF_FILE)
-    files = [p for nb in reports for p in nb.files] + [results_path]
-    files += [pdf_path] if pdf_path else []
-    return ReportResult(
-        case_path=case_file,
-        out_dir=out,
-        seed=seed,
-        notebooks=tuple(reports),
-        results_json=results_path,
-        pdf=pdf_path,
-        parameters=overrides,
-        data_hashes=hashes,
-        sizes={p.name: p.stat().st_size for p in files},
-        seconds=time.perf_counter() - clock,
-        started=started,
-    )
+            pdf_path = html_to_pdf(out / f"{PDF_NOTEBOOK}{EXECUTIVE_SUFFIX}", out / PDF_FILE)
+        files = [p for nb in reports for p in nb.files] + [results_path]
+        files += [pdf_path] if pdf_path else []
+        return ReportResult(
+            case_path=case_file,
+            out_dir=out,
+            seed=seed,
+            notebooks=tuple(reports),
+            results_json=results_path,
+            pdf=pdf_path,
+            parameters=overrides,
+            data_hashes=hashes,
+            sizes={p.name: p.stat().st_size for p in files},
+            seconds=time.perf_counter() - clock,
+            started=started,
+        )
 
 
 def _run_notebooks(
