@@ -741,18 +741,28 @@ def _json_target(path: Path) -> Path:
 
 
 def _print_skew(result: Any, case_name: str) -> None:
-    from rich import box
-    from rich.table import Table
-
-    def number(value: Any, spec: str = ".3f") -> str:
-        return "" if value is None or value != value else format(float(value), spec)
-
     out_console.print(Text(f"Skew audit: {case_name}", style="bold"))
     out_console.print()
     _print_findings(result.summary())
+    _print_feature_ranking(
+        result.to_frame(),
+        ("row\nmismatch", "right", lambda r: _number(r["row_mismatch_rate"], ".1%")),
+    )
 
-    # Piped or redirected output is not cut to 80 columns (a file has no width); a narrow
-    # terminal gets the table without its least needed columns rather than cut-off numbers.
+
+def _number(value: Any, spec: str = ".3f") -> str:
+    return "" if value is None or value != value else format(float(value), spec)
+
+
+def _print_feature_ranking(frame: Any, extra: tuple[str, str, Any]) -> None:
+    """The features table of a skew audit (``extra``: the one column that differs: row
+    mismatch from the rows, unseen share from profiles). Piped or redirected output is not cut
+    to 80 columns (a file has no width); a narrow terminal gets the table without its least
+    needed columns rather than cut-off numbers. Cells are Text: a feature name or note from
+    someone else's file is never rich markup."""
+    from rich import box
+    from rich.table import Table
+
     console = out_console
     if not out_console.is_terminal:
         console = Console(highlight=False, soft_wrap=True, width=max(out_console.width, 160))
@@ -760,11 +770,11 @@ def _print_skew(result: Any, case_name: str) -> None:
     columns: list[tuple[str, str, Any]] = [  # (header, justify, cell of a row)
         ("severity", "left", lambda r: Text(r["severity"], SEVERITY_STYLES.get(r["severity"], ""))),
         ("problem", "left", lambda r: str(r["problem"])),
-        ("PSI", "right", lambda r: number(r["psi"])),
-        ("JS", "right", lambda r: number(r["js_distance"])),
-        ("missing\ntrain", "right", lambda r: number(r["missing_train"], ".1%")),
-        ("missing\nserving", "right", lambda r: number(r["missing_serving"], ".1%")),
-        ("row\nmismatch", "right", lambda r: number(r["row_mismatch_rate"], ".1%")),
+        ("PSI", "right", lambda r: _number(r["psi"])),
+        ("JS", "right", lambda r: _number(r["js_distance"])),
+        ("missing\ntrain", "right", lambda r: _number(r["missing_train"], ".1%")),
+        ("missing\nserving", "right", lambda r: _number(r["missing_serving"], ".1%")),
+        extra,
         ("kind", "left", lambda r: str(r["kind"])),
         ("note", "left", lambda r: str(r["note"])),
     ]
@@ -782,8 +792,11 @@ def _print_skew(result: Any, case_name: str) -> None:
     for header, justify, _ in columns:
         wrap = header in ("problem", "note")
         table.add_column(header, justify=justify, no_wrap=not wrap, min_width=12 if wrap else None)
-    for feature, row in result.to_frame().iterrows():
-        table.add_row(str(feature), *(cell(row) for _, _, cell in columns))
+    for feature, row in frame.iterrows():
+        cells = [
+            c if isinstance(c, Text) else Text(c) for c in (cell(row) for _, _, cell in columns)
+        ]
+        table.add_row(Text(str(feature)), *cells)
     console.print(table)
 
 
@@ -1107,51 +1120,13 @@ def audit_profiles_command(
 
 
 def _print_profile_audit(result: Any) -> None:
-    from rich import box
-    from rich.table import Table
-
-    def number(value: Any, spec: str = ".3f") -> str:
-        return "" if value is None or value != value else format(float(value), spec)
-
     out_console.print(Text(f"Skew audit from profiles: {result.case_name}", style="bold"))
     out_console.print()
     _print_findings(result.summary())
-    console = out_console  # piped output is not cut to 80 columns, as in `audit skew`
-    if not out_console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=max(out_console.width, 160))
-    wide = console.width >= 130
-    columns: list[tuple[str, str, Any]] = [  # (header, justify, cell of a row)
-        ("severity", "left", lambda r: Text(r["severity"], SEVERITY_STYLES.get(r["severity"], ""))),
-        ("problem", "left", lambda r: str(r["problem"])),
-        ("PSI", "right", lambda r: number(r["psi"])),
-        ("JS", "right", lambda r: number(r["js_distance"])),
-        ("unseen", "right", lambda r: number(r["unseen_share"], ".1%")),
-        ("missing\ntrain", "right", lambda r: number(r["missing_train"], ".1%")),
-        ("missing\nserving", "right", lambda r: number(r["missing_serving"], ".1%")),
-        ("kind", "left", lambda r: str(r["kind"])),
-        ("note", "left", lambda r: str(r["note"])),
-    ]
-    if not wide:
-        columns = [c for c in columns if c[0] not in ("JS", "missing\ntrain", "kind", "note")]
-    table = Table(
-        title="Features ranked by severity, then PSI",
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
+    _print_feature_ranking(
+        result.to_frame(),
+        ("unseen", "right", lambda r: _number(r["unseen_share"], ".1%")),
     )
-    table.add_column("feature", no_wrap=True)
-    for header, justify, _ in columns:
-        wrap = header in ("problem", "note")
-        table.add_column(header, justify=justify, no_wrap=not wrap, min_width=12 if wrap else None)
-    for feature, row in result.to_frame().iterrows():
-        # as Text: a feature name or note from someone else's file is never rich markup
-        cells = [
-            c if isinstance(c, Text) else Text(c) for c in (cell(row) for _, _, cell in columns)
-        ]
-        table.add_row(Text(str(feature)), *cells)
-    console.print(table)
 
 
 def main() -> None:
