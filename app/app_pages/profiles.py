@@ -102,18 +102,7 @@ state.table(
     file_name=f"{name}_profiles_features",
     key="profiles_features",
     column_config={
-        "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
-        "js_distance": st.column_config.NumberColumn("Jensen-Shannon", format="%.3f"),
-        "wasserstein_norm": st.column_config.NumberColumn("Wasserstein / std", format="%.3f"),
-        "ks_stat": st.column_config.NumberColumn("KS statistic", format="%.3f"),
-        "ks_pvalue": st.column_config.NumberColumn("KS p-value (BH)", format="%.2g"),
-        "hellinger": st.column_config.NumberColumn("Hellinger", format="%.3f"),
-        "linf": st.column_config.NumberColumn("L-infinity", format="%.3f"),
-        "chi2_pvalue": st.column_config.NumberColumn("chi-square p-value (BH)", format="%.2g"),
-        "unseen_share": st.column_config.NumberColumn("unseen categories", format="percent"),
-        "out_of_range_share": st.column_config.NumberColumn("out of range", format="percent"),
-        "missing_train": st.column_config.NumberColumn("missing (training)", format="percent"),
-        "missing_serving": st.column_config.NumberColumn("missing (serving)", format="percent"),
+        **state.DISTRIBUTION_COLUMNS,
     },
 )
 
