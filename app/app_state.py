@@ -500,16 +500,17 @@ def _policy_comparison(
     train_window: int,
     step: int,
     metric: str | None,
-    retrain_cost: float,
     seed: int,
 ) -> decay.PolicyComparison:
-    """One policy comparison per case and settings (progress bar as for :func:`_aging`)."""
+    """One policy comparison per case and settings but the retraining cost, which only
+    reprices it (``with_retrain_cost``): a new cost answers at once. Progress bar as for
+    :func:`_aging`."""
     bar, progress = _progress_bar("Retraining policies: periods replayed")
     try:
         return decay.compare_policies(
             _case,
             decay_policies(names, every_days),
-            retrain_cost=retrain_cost,
+            retrain_cost=0.0,
             train_window=train_window,
             step=step,
             metric=metric,
@@ -521,8 +522,10 @@ def _policy_comparison(
 
 
 def decay_key(case: Case, settings: DecaySettings) -> str:
-    """Names every input of a decay run (the key its result is kept under)."""
-    return json.dumps([_case_key(case), dataclasses.asdict(settings)], sort_keys=True)
+    """Names every input of a decay run but the retraining cost, which only reprices a run
+    (the key its result is kept under)."""
+    replayed = dataclasses.asdict(dataclasses.replace(settings, retrain_cost=0.0))
+    return json.dumps([_case_key(case), replayed], sort_keys=True)
 
 
 def run_decay(case: Case, settings: DecaySettings) -> DecayRun:
@@ -546,9 +549,8 @@ def run_decay(case: Case, settings: DecaySettings) -> DecayRun:
             s.train_window_days,
             s.step_days,
             s.metric,
-            float(s.retrain_cost),
             s.seed,
-        )
+        ).with_retrain_cost(float(s.retrain_cost))
     except ProdreadyError as error:
         errors.append(str(error))
     run = DecayRun(aging, policies, tuple(dict.fromkeys(errors)))
@@ -560,8 +562,13 @@ def run_decay(case: Case, settings: DecaySettings) -> DecayRun:
 
 
 def kept_decay(case: Case, settings: DecaySettings) -> DecayRun | None:
-    """The session's run for exactly these inputs, if it was run."""
-    return st.session_state.get(DECAY_RESULTS, {}).get(decay_key(case, settings))
+    """The session's run for these inputs, if it was run, priced at their retraining cost."""
+    run = st.session_state.get(DECAY_RESULTS, {}).get(decay_key(case, settings))
+    if run is None or run.policies is None:
+        return run
+    return dataclasses.replace(
+        run, policies=run.policies.with_retrain_cost(float(settings.retrain_cost))
+    )
 
 
 def has_decay() -> bool:

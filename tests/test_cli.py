@@ -244,15 +244,29 @@ def test_audit_rollout_guardrail_adds_the_suggested_segment_rule() -> None:
     assert json.loads(plain.stdout)["outcome"] == "promoted"
 
 
-def test_audit_decay_prints_findings_and_policies_and_writes_json(tmp_path: Path) -> None:
-    from prodready.decay.audit import audit
+def test_audit_decay_prints_findings_and_policies_and_writes_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prodready.decay.audit as decay_audit
 
+    made: list = []  # the audit the command ran, with the arguments it was given
+
+    def audit(case, **kwargs):
+        made.append((case, kwargs, real(case, **kwargs)))
+        return made[-1][2]
+
+    real = decay_audit.audit
+    monkeypatch.setattr(decay_audit, "audit", audit)
     path = prodready.samples.write("card_fraud", tmp_path / "small", rows=20_000)
     args = ["audit", "decay", "--case", str(path), "--train-window", "60D", "--step", "28D"]
     target = tmp_path / "decay.json"
     outcome = runner.invoke(app, [*args, "--retrain-cost", "500", "--json", str(target)])
     assert outcome.exit_code == 0, outcome.output
-    expected = audit(load_case(path), train_window="60D", step="28D", retrain_cost=500)
+    # the command's audit is the package's, on the case file, with the options given (the
+    # audit's own numbers are tested in tests/test_decay.py)
+    [(case, kwargs, expected)] = made
+    assert case.path == load_case(path).path
+    assert (kwargs["train_window"], kwargs["step"], kwargs["retrain_cost"]) == ("60D", "28D", 500)
     data = json.loads(target.read_text(encoding="utf-8"))
     assert data["policies"]["recommended"] == expected.policies.recommended
     assert data["aging"]["curve"] == json.loads(json.dumps(expected.aging.to_dict()["curve"]))
@@ -340,3 +354,38 @@ def test_audit_skew_lazy_leaves_the_log_on_disk(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["audit", "skew", "--lazy"])
     assert refused.exit_code == 2
     assert "--lazy needs a case file" in refused.output
+
+
+def test_report_notebook_option_runs_the_chosen_notebooks_in_report_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodready.notebooks import pick_notebooks, report_notebooks
+    from prodready.report import ReportResult
+
+    every = report_notebooks()
+    assert pick_notebooks(["05", "skew_audit", "00_case_overview.ipynb", "01_SKEW_AUDIT"]) == [
+        every[0],
+        every[1],
+        every[5],
+    ]
+    asked: list = []
+
+    def fake_run_report(case, out, **kwargs) -> ReportResult:
+        asked.append(kwargs["notebooks"])
+        return ReportResult(case_path=None, out_dir=Path(out), seed=0, notebooks=())
+
+    monkeypatch.setattr("prodready.report.run_report", fake_run_report)
+    out = str(tmp_path / "out")
+    chosen = runner.invoke(app, ["report", "--out", out, "--notebook", "03", "--notebook", "01"])
+    assert chosen.exit_code == 0, chosen.output
+    assert asked == [[every[1], every[3]]]
+    runner.invoke(app, ["report", "--out", out])
+    assert asked[-1] is None  # no option: every notebook
+    typo = runner.invoke(app, ["report", "--out", out, "--notebook", "skew_audt"])
+    assert typo.exit_code == 2 and len(asked) == 2
+    message = " ".join(typo.stderr.split())
+    assert "no report notebook 'skew_audt'" in message and "did you mean '01_skew_audit'" in message
+    batch = tmp_path / "batch.yaml"
+    batch.write_text("cases: []\n", encoding="utf-8")
+    both = runner.invoke(app, ["report", "--batch", str(batch), "--out", out, "--notebook", "01"])
+    assert both.exit_code == 2 and "--notebook cannot be used with --batch" in both.stderr

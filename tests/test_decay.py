@@ -180,6 +180,23 @@ def test_policies_on_a_turning_concept(drifting):
     # value per period is the business value of that period's decisions
     assert table.loc["never retrain", "value"] == pytest.approx(never["value"].sum())
     assert json.loads(json.dumps(result.to_dict()))["recommended"] == result.recommended
+    # another retraining cost reprices the same replay: what a new run at that cost gives
+    for cost in (0.0, 100.0, 1e9):
+        again = decay.compare_policies(
+            drifting,
+            [decay.never(), decay.every(28), decay.every(28, "expanding")],
+            model=logistic,
+            train_window="60D",
+            step="14D",
+            retrain_cost=cost,
+            jobs=1,
+        )
+        if cost == 0.0:
+            free = again
+        assert free.with_retrain_cost(cost).to_dict() == again.to_dict()
+    assert free.with_retrain_cost(1e9).recommended == "never retrain"
+    with pytest.raises(ParameterError, match="retrain_cost must be 0 or more"):
+        result.with_retrain_cost(-1)
 
 
 def test_label_delay_is_honoured():

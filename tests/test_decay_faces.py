@@ -354,36 +354,36 @@ def test_decay_page_runs_on_request_shows_the_packages_numbers_and_explains_bad_
     assert at.number_input(key="decay_retrain_cost").value == RETRAIN_COST
     assert at.multiselect(key="decay_policies").value == [p.name for p in decay.default_policies()]
 
-    def shows_the_run() -> None:
+    def shows_the_run(priced: PolicyComparison = policies) -> None:
         tiles = {m.label: m.value for m in at.metric}
         assert tiles == {
             "Half-life": f"{curve.half_life_days:.0f} days",
             "95% interval": f"{curve.half_life_low:.0f}-{curve.half_life_high:.0f} days",
-            "Recommended policy": policies.recommended,
+            "Recommended policy": priced.recommended,
             "Net value": format_money(
-                policies.table.set_index("policy").loc[policies.recommended, "net"], "EUR"
+                priced.table.set_index("policy").loc[priced.recommended, "net"], "EUR"
             ),
         }
         markdown = _markdown(at)
-        for finding in [*curve.summary(), *policies.summary()]:
+        for finding in [*curve.summary(), *priced.summary()]:
             assert finding.text in markdown
         table = next(df.value for df in at.dataframe if "net" in df.value.columns)
-        assert table["policy"].tolist() == policies.table["policy"].tolist()
-        assert table["net"].tolist() == pytest.approx(policies.table["net"].tolist())
-        assert table["retrains"].tolist() == policies.table["retrains"].tolist()
+        assert table["policy"].tolist() == priced.table["policy"].tolist()
+        assert table["net"].tolist() == pytest.approx(priced.table["net"].tolist())
+        assert table["retrains"].tolist() == priced.table["retrains"].tolist()
         titles = _titles(at)
         assert titles == [
             _title(charts.aging_curve(curve)),
-            _title(charts.policy_timeline(policies)),
-            _title(charts.policy_pareto(policies)),
+            _title(charts.policy_timeline(priced)),
+            _title(charts.policy_pareto(priced)),
             _title(charts.estimate_vs_realised(estimated)),
         ]
         labels = [b.label for b in at.get("download_button")]
         assert labels.count("Download figure (HTML, opens offline)") == 4
-        assert any(policies.reason in s.value for s in at.success)
+        assert any(priced.reason in s.value for s in at.success)
         assert any(
             f"Models trained for this run: {curve.models_trained} for the aging curve and "
-            f"{policies.models_trained} for the policies." == c.value
+            f"{priced.models_trained} for the policies." == c.value
             for c in at.caption
         )
 
@@ -401,6 +401,13 @@ def test_decay_page_runs_on_request_shows_the_packages_numbers_and_explains_bad_
     assert not at.metric
     assert any("settings changed since the last run" in c.value for c in at.caption)
     at.number_input(key="decay_lost_share").set_value(0.5).run()
+    shows_the_run()
+
+    # another retraining cost reprices the run at once: no button, no model trained again
+    cheap = policies.with_retrain_cost(50.0)
+    at.number_input(key="decay_retrain_cost").set_value(50.0).run()
+    shows_the_run(cheap)
+    at.number_input(key="decay_retrain_cost").set_value(RETRAIN_COST).run()
     shows_the_run()
 
     # no policy chosen: the aging curve is shown, the policies' part says what to do

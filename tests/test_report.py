@@ -64,6 +64,7 @@ EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNOREC
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
 CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
 FOOTER = re.compile(r'<footer class="prodready-footer".*?</footer>', re.DOTALL)
+DECAY_STEP = {"step": "28D"}  # the one parameter the module's report run sets
 HAS_CHROMIUM = shutil.which("chromium") is not None  # the PDF needs it (scripts/test installs it)
 
 
@@ -71,7 +72,11 @@ HAS_CHROMIUM = shutil.which("chromium") is not None  # the PDF needs it (scripts
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, list[NotebookStep]]:
     steps: list[NotebookStep] = []
     out = tmp_path_factory.mktemp("report") / "out" / "nested"  # papermill would not create it
-    result = run_report(None, out, seed=0, progress=steps.append, pdf=HAS_CHROMIUM)
+    # four-weekly training origins: a quarter of the default's model fits (the decay notebook
+    # is most of the run); the weekly default is the decay tests' and the CLI's business
+    result = run_report(
+        None, out, seed=0, progress=steps.append, pdf=HAS_CHROMIUM, parameters=DECAY_STEP
+    )
     return result, steps
 
 
@@ -162,6 +167,7 @@ def test_report_writes_notebook_html_executive_and_artefact(report) -> None:
             "case_path": "",
             "output_dir": str(out),
             "seed": 0,
+            **(DECAY_STEP if name == f"{DECAY}.ipynb" else {}),
         }
         code = [c for c in executed.cells if c.cell_type == "code"]
         assert all(c.execution_count is not None for c in code)
@@ -315,7 +321,7 @@ def test_every_page_has_the_footer_and_results_json_has_every_artefact(report) -
     assert sorted(results["results"]) == sorted(p.stem for p in artefacts)
     for path in artefacts:
         assert results["results"][path.stem] == json.loads(path.read_text(encoding="utf-8"))
-    assert results["case"] is None and results["parameters"] == {}
+    assert results["case"] is None and results["parameters"] == DECAY_STEP
     assert sorted(results["data_hashes"]) == [
         "case.yaml",
         "serving_log.parquet",

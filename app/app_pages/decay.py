@@ -77,6 +77,8 @@ with first:
         value=defaults.retrain_cost,
         step=100.0,
         key="decay_retrain_cost",
+        help="Changes each policy's cost, net value and the recommendation at once, without "
+        "training the models again.",
     )
 with second:
     chosen = st.multiselect(

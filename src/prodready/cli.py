@@ -252,12 +252,28 @@ def report(
     force: Annotated[
         bool, typer.Option("--force", help="With --batch: re-run reports that are up to date.")
     ] = False,
+    notebook: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notebook",
+            help="Run only this report notebook (repeat for more): 01_skew_audit, skew_audit "
+            "or 01. Default: all of them.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the report notebooks on a case (or on every case of a --batch file): executed
     notebooks, HTML, executive HTML, results.json and the executive summary as PDF."""
+    from prodready.notebooks import pick_notebooks
     from prodready.report import NotebookStep, run_report
 
     if batch is not None:
+        if notebook:
+            with _friendly_errors():
+                raise ParameterError(
+                    "--notebook cannot be used with --batch: a batch reports every notebook",
+                    fix="drop --notebook, or drop --batch to report on one case",
+                )
         _report_batch(
             batch, out, case=case, seed=seed, jobs=jobs, force=force, executive=executive, pdf=pdf
         )
@@ -284,6 +300,7 @@ def report(
             seed=seed if seed is not None else 0,
             executive=executive,
             progress=show,
+            notebooks=pick_notebooks(notebook) if notebook else None,
             pdf=pdf,
         )
     out_console.print(f"Wrote {len(result.files)} files to {result.out_dir}:")

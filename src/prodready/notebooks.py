@@ -46,6 +46,35 @@ def report_notebooks(directory: Path | None = None) -> list[Path]:
     return found
 
 
+def pick_notebooks(names: Iterable[str], directory: Path | None = None) -> list[Path]:
+    """The report notebooks ``names`` asks for, in report order. Each name may be the file name
+    (``01_skew_audit.ipynb``), its stem (``01_skew_audit``), the stem without its number
+    (``skew_audit``) or the number (``01``), so a user can type what the report's progress
+    lines show."""
+    available = report_notebooks(directory)
+    aliases: dict[str, Path] = {}
+    for path in available:
+        number, _, bare = path.stem.partition("_")
+        for alias in (path.name, path.stem, bare, number, str(int(number))):
+            aliases[alias.casefold()] = path
+    chosen: set[Path] = set()
+    for name in names:
+        key = str(name).strip().casefold()
+        if key not in aliases:
+            close = difflib.get_close_matches(key, list(aliases), n=1)
+            raise ParameterError(
+                f"there is no report notebook {name!r}",
+                where="--notebook",
+                expected="one of " + ", ".join(p.stem for p in available),
+                found=repr(name),
+                fix=f"did you mean {aliases[close[0]].stem!r}?"
+                if close
+                else "use a name from the list, e.g. --notebook 01_skew_audit",
+            )
+        chosen.add(aliases[key])
+    return [path for path in available if path in chosen]
+
+
 def notebook_parameters(notebooks: Iterable[Path] | None = None) -> dict[str, str]:
     """Every parameter the report notebooks declare -> its type name as papermill infers it.
 

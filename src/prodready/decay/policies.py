@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -170,6 +170,21 @@ class PolicyComparison:
     def to_frame(self) -> pd.DataFrame:
         return self.table
 
+    def with_retrain_cost(self, retrain_cost: float) -> PolicyComparison:
+        """The same replay priced at another cost of one retraining. The cost changes only each
+        policy's cost, its net value and so the recommendation, never a model: a cost control
+        answers at once instead of replaying the history again."""
+        _check_cost(retrain_cost)
+        table = _priced(self.table.drop(columns=["cost", "net"]), retrain_cost)
+        recommended, reason = _recommend(table, self.metric, self.currency)
+        return replace(
+            self,
+            table=table,
+            recommended=recommended,
+            reason=reason,
+            retrain_cost=float(retrain_cost),
+        )
+
     def summary(self) -> list[Finding]:
         label = short_label(self.metric)
         table = self.table.set_index("policy")
@@ -254,8 +269,7 @@ def compare_policies(
     names = [p.name for p in policies]
     if len(set(names)) < len(names):
         raise ParameterError("two policies are the same", where="policies", found=names)
-    if not retrain_cost >= 0:
-        raise ParameterError("retrain_cost must be 0 or more", found=repr(retrain_cost))
+    _check_cost(retrain_cost)
     hist = history(case)
     metric = check_metric(metric, hist.task)
     g = grid(hist, train_window, step)
@@ -320,8 +334,9 @@ def compare_policies(
         if progress is not None:
             progress(k + 1, total)
     timeline = pd.DataFrame(rows)
-    table = _table(timeline, runs, retrain_cost)
-    recommended, reason = _recommend(table, metric, case.business is not None, case)
+    currency = case.business.currency if case.business is not None else None
+    table = _priced(_table(timeline, runs), retrain_cost)
+    recommended, reason = _recommend(table, metric, currency)
     return PolicyComparison(
         metric=metric,
         table=table,
@@ -329,7 +344,7 @@ def compare_policies(
         recommended=recommended,
         reason=reason,
         retrain_cost=float(retrain_cost),
-        currency=case.business.currency if case.business is not None else None,
+        currency=currency,
         train_window_days=g.window.days,
         step_days=g.step.days,
         models_trained=bank.fitted,
@@ -400,7 +415,12 @@ def _drift(hist: History, bank: ModelBank, key: TrainingSet, lo: int, hi: int, p
     return max(values, default=0.0)
 
 
-def _table(timeline: pd.DataFrame, runs: list[_Run], retrain_cost: float) -> pd.DataFrame:
+def _check_cost(retrain_cost: float) -> None:
+    if not retrain_cost >= 0:
+        raise ParameterError("retrain_cost must be 0 or more", found=repr(retrain_cost))
+
+
+def _table(timeline: pd.DataFrame, runs: list[_Run]) -> pd.DataFrame:
     grouped = timeline.groupby("policy", sort=False)
     table = pd.DataFrame(
         {
@@ -411,16 +431,23 @@ def _table(timeline: pd.DataFrame, runs: list[_Run], retrain_cost: float) -> pd.
     table["mean_metric"] = table["policy"].map(grouped["metric"].mean())
     table["min_metric"] = table["policy"].map(grouped["metric"].min())
     table["value"] = table["policy"].map(grouped["value"].sum(min_count=1))
+    return table
+
+
+def _priced(table: pd.DataFrame, retrain_cost: float) -> pd.DataFrame:
+    """``table`` with each policy's ``cost`` (retrainings x cost) and ``net`` (value - cost)."""
+    table = table.copy()
     table["cost"] = table["retrains"] * float(retrain_cost)
     table["net"] = table["value"] - table["cost"]
     return table
 
 
-def _recommend(table: pd.DataFrame, metric: str, valued: bool, case: Case) -> tuple[str, str]:
-    if valued and table["net"].notna().any():
+def _recommend(table: pd.DataFrame, metric: str, currency: str | None) -> tuple[str, str]:
+    """The best policy and why: the highest net value, or (a case without a business section,
+    where every value is NaN) the best mean metric."""
+    if table["net"].notna().any():
         ranked = table.sort_values(["net", "retrains"], ascending=[False, True])
         best, runner = ranked.iloc[0], ranked.iloc[1] if len(ranked) > 1 else None
-        currency = case.business.currency
         reason = (
             f"It has the highest value net of retraining cost: "
             f"{format_money(best['net'], currency)} ({int(best['retrains'])} retrainings)"

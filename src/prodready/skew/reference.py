@@ -112,14 +112,17 @@ def _from_frame(training: pd.DataFrame, numeric: list[str], categorical: list[st
 def _from_files(files: list[Path], numeric: list[str], categorical: list[str]) -> TrainingReference:
     """Every training row, the frame never loaded: Parquet batch by batch (pyarrow, counted
     by numpy), CSV through DuckDB. The layouts equal those of the frame, bit for bit."""
-    from prodready.data.readers import table_format
+    from prodready.data.readers import columnar, table_format
     from prodready.engine.rows_sql import serving_schema
 
     schema = serving_schema(files)
     if table_format(str(files[0])) == "parquet":
         missing, layouts, profiles, problems = _parquet_side(files, numeric, categorical)
     else:
-        missing, layouts, profiles, problems = _duckdb_side(files, schema, numeric, categorical)
+        with columnar(files) as copied:  # one CSV parse for the scans of every column
+            missing, layouts, profiles, problems = _duckdb_side(
+                copied, schema, numeric, categorical
+            )
     degenerate: dict[str, str] = {}
     for name in layouts:
         profile = profiles.column(name)  # type: ignore[union-attr]
