@@ -113,6 +113,7 @@ import scipy.stats
 from scipy.spatial.distance import jensenshannon
 
 from prodready.errors import ParameterError
+from prodready.stats.smirnov import ks_two_sided_sf
 
 if TYPE_CHECKING:  # prodready.engine builds on this module, so only for annotations
     from prodready.engine.profile import CategoricalProfile, NumericProfile
@@ -464,7 +465,7 @@ def _ks_pvalue(d: float, n1: int, n2: int, a: np.ndarray | None, b: np.ndarray |
             return float(scipy.stats.ks_2samp(a, b).pvalue)
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
-    return float(np.clip(scipy.stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    return float(np.clip(ks_two_sided_sf(d, int(np.round(en))), 0.0, 1.0))
 
 
 def _ks_from_profiles(
