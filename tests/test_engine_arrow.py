@@ -63,3 +63,27 @@ def test_the_loaders_conversions(tmp_path):
     ours = profile_parquet([tmp_path / "f.parquet"], layouts, by="t", rows=64)
     assert_same_profile_sets(ours, profile_frame(loaded, layouts, by="t"))
     assert len(ours.groups) == 4  # 75 days from 20 January: January to April 2025 in UTC
+
+
+def test_pieces_split_row_groups_for_the_threads_and_merge_in_file_order(tmp_path):
+    from prodready.engine.arrow_engine import _pieces
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=1_000), "t": pd.Timestamp("2025-01-01", tz="UTC")})
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "a.parquet", row_group_size=100)
+    pq.write_table(pa.Table.from_pandas(frame.iloc[:0]), tmp_path / "empty.parquet")
+    files = [tmp_path / "a.parquet", tmp_path / "empty.parquet"]
+    groups = list(range(10))
+    # two threads: two halves of the 1,000 rows; the rows limit still holds; an empty file: one
+    # empty piece (nothing to read)
+    assert _pieces(files, 1_000_000, 2) == [(0, groups[:5]), (0, groups[5:]), (1, [0])]
+    assert _pieces(files, 250, 2) == [(0, [0, 1]), (0, [2, 3]), (0, [4, 5]), (0, [6, 7]),
+                                      (0, [8, 9]), (1, [0])]  # fmt: skip
+    assert _pieces(files, 1_000_000, 1) == [(0, groups), (1, [0])]
+    layouts = {"x": numeric_layout(frame["x"].to_numpy())}
+    told: list[str] = []
+    threads = profile_parquet(files, layouts, by="t", progress=lambda f, m: told.append(m))
+    assert threads == profile_parquet(files, layouts, by="t")  # the same sums at every run
+    assert_same_profile_sets(threads, profile_parquet(files, layouts, by="t", workers=1))
+    assert_same_profile_sets(threads, profile_frame(frame, layouts, by="t"))
+    assert told[0] == "profiling file 1 of 2" and told[-1] == "profiling file 2 of 2"

@@ -312,9 +312,14 @@ def _feature(series: pd.Series, feature: Feature, where: _Where) -> pd.Series:
     return category_text(series)
 
 
+_TEXT = pd.Series([], dtype="str").dtype  # what astype("str") gives: pandas' text, NaN missing
+
+
 def category_text(series: pd.Series) -> pd.Series:
     """Categories as text. Whole numbers read as floats (a code column with a gap reads as
     1.0, 2.0, NaN) become "1", "2", as they would from an integer column in the other file."""
+    if series.dtype == _TEXT:  # already text, missing as NaN: nothing to change (and the mask
+        return series  # below would copy every value of a column that is text already)
     if pd.api.types.is_float_dtype(series.dtype):
         present = series.dropna()
         if len(present) and (present == np.round(present)).all():
