@@ -12,11 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_engine_duckdb import _edge_case_table, assert_same_profile_sets
+from test_engine_duckdb import _edge_case_table, assert_same_profile, assert_same_profile_sets
 
 from prodready.data.validation import category_text
 from prodready.engine import layouts_for, numeric_layout, profile_frame
-from prodready.engine.arrow_engine import layouts_from_parquet, profile_parquet
+from prodready.engine.arrow_engine import layouts_from_parquet, profile_parquet, reference_column
 from prodready.errors import ParameterError
 
 
@@ -44,6 +44,13 @@ def test_profiles_equal_the_frames_whatever_the_batch(tmp_path, rows):
     assert found == layouts_for(frame, ["x", "ties"], ["label"])
     with pytest.raises(ParameterError, match="all_null"):
         layouts_from_parquet(files, ["all_null"])
+    # one read of a column: its layout and the whole data's profile on it
+    for name, kind in (("x", "numeric"), ("ties", "numeric"), ("label", "categorical")):
+        layout, profile = reference_column(files, name, kind, rows=rows)
+        assert layout == found[name]
+        assert_same_profile(profile, profile_frame(frame, {name: layout}).column(name), name)
+    with pytest.raises(ParameterError, match="all_null"):
+        reference_column(files, "all_null", "numeric")
 
 
 def test_the_loaders_conversions(tmp_path):

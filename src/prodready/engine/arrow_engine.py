@@ -34,8 +34,8 @@ from prodready.engine.layout import (
     for_column,
     numeric_layout,
 )
-from prodready.engine.numpy_engine import profile_frame
-from prodready.engine.profile import ProfileSet
+from prodready.engine.numpy_engine import profile_frame, profile_numeric
+from prodready.engine.profile import CategoricalProfile, Profile, ProfileSet
 from prodready.errors import ParameterError
 
 BATCH_ROWS = 1_000_000
@@ -86,7 +86,7 @@ def profile_parquet(
     freq: str = "MS",
     rows: int | None = None,
     progress: Progress | None = None,
-    workers: int = WORKERS,
+    workers: int | None = None,
 ) -> ProfileSet:
     """The :class:`ProfileSet` of ``profile_frame(loaded frame, layouts, by=by, freq=freq)``
     without loading the frame: counts exactly, sums up to the order of floating additions.
@@ -99,6 +99,7 @@ def profile_parquet(
     files = list(files)
     columns = list(dict.fromkeys([*layouts, *([by] if by else [])]))
     rows = BATCH_ROWS if rows is None else rows
+    workers = WORKERS if workers is None else workers
     pieces = _pieces(files, rows, workers)
 
     def profile(piece: tuple[int, list[int]]) -> ProfileSet | None:
@@ -161,27 +162,75 @@ def layouts_from_parquet(
     files = list(files)
     out: dict[str, Layout] = {}
     for name in numeric:
-        values = pq.read_table(files, columns=[name]).column(0)
-        array = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
-        del values
         try:
-            out[name] = numeric_layout(array)
+            out[name] = numeric_layout(_numeric_column(files, name))
         except ParameterError as err:
             raise for_column(err, name) from err
     for name in categorical:
-        counts: pd.Series | None = None
-        for frame in batches(files, [name], rows):
-            found = category_text(frame[name]).value_counts(dropna=True, sort=False)
-            counts = found if counts is None else counts.add(found, fill_value=0)
-        if counts is None:
-            counts = pd.Series(dtype="int64")
+        counts, _ = _label_counts(files, name, rows)
         try:
-            out[name] = categorical_layout_from_label_counts(
-                counts.astype("int64"), max_categories=max_categories
-            )
+            out[name] = categorical_layout_from_label_counts(counts, max_categories=max_categories)
         except ParameterError as err:
             raise for_column(err, name) from err
     return {n: out[n] for n in [*numeric, *categorical]}
 
 
-__all__ = ["BATCH_ROWS", "NumericLayout", "batches", "layouts_from_parquet", "profile_parquet"]
+def reference_column(
+    files: Sequence[str | Path],
+    name: str,
+    kind: str,
+    *,
+    max_categories: int = MAX_CATEGORIES,
+    rows: int | None = None,
+) -> tuple[Layout, Profile]:
+    """The layout of one column (``kind`` ``"numeric"`` or ``"categorical"``) of the files and
+    the whole data's profile on it, from one read of the column: what
+    :func:`layouts_from_parquet` then :func:`profile_parquet` give (a numeric column whole in
+    memory, 16 bytes a row at the peak: the values and their sorted copy; a categorical one as
+    label counts, batch by batch)."""
+    files = list(files)
+    try:
+        if kind == "numeric":
+            values = _numeric_column(files, name)
+            layout = numeric_layout(values)
+            return layout, profile_numeric(values, layout)
+        counts, missing = _label_counts(files, name, rows)
+        categories = categorical_layout_from_label_counts(counts, max_categories=max_categories)
+    except ParameterError as err:
+        raise for_column(err, name) from err
+    n = int(counts.sum())
+    aligned = counts.reindex(categories.index, fill_value=0).to_numpy(dtype=np.int64)
+    profile = CategoricalProfile(
+        layout=categories, counts=aligned, other=n - int(aligned.sum()), missing=missing, n=n
+    )
+    return categories, profile
+
+
+def _numeric_column(files: list, name: str) -> np.ndarray:
+    """Every value of a numeric column as float64 (nulls as NaN), as the loader makes it."""
+    values = pq.read_table(files, columns=[name]).column(0)
+    return np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
+
+
+def _label_counts(files: list, name: str, rows: int | None) -> tuple[pd.Series, int]:
+    """Rows per label (the loader's text) of a categorical column, and its missing values."""
+    counts: pd.Series | None = None
+    missing = 0
+    for frame in batches(files, [name], rows):
+        text = category_text(frame[name])
+        found = text.value_counts(dropna=True, sort=False)
+        missing += int(len(text) - found.sum())
+        counts = found if counts is None else counts.add(found, fill_value=0)
+    if counts is None:
+        counts = pd.Series(dtype="int64")
+    return counts.astype("int64"), missing
+
+
+__all__ = [
+    "BATCH_ROWS",
+    "NumericLayout",
+    "batches",
+    "layouts_from_parquet",
+    "profile_parquet",
+    "reference_column",
+]

@@ -36,6 +36,7 @@ from prodready.stats.drift import _profile_sorted
 __all__ = ["ENGINE", "layouts_for", "profile_categorical", "profile_frame", "profile_numeric"]
 
 ENGINE = "numpy"
+_M2_CHUNK = 1 << 20  # values whose squared deviations are summed at a time (8 MB each)
 _FREQUENCIES = {"MS": "calendar month", "D": "day"}
 
 
@@ -62,7 +63,9 @@ def profile_numeric(values, layout: NumericLayout) -> NumericProfile:
         )
     fine = _profile_sorted(finite, layout.edges)
     mean = np.mean(finite)
-    deviations = finite - mean  # two passes: accurate m2 whatever the values' magnitude
+    # two passes: accurate m2 whatever the values' magnitude; the deviations a chunk at a time,
+    # so a column of 85M values needs no two more copies of itself (one chunk: one np.sum)
+    m2 = sum(np.sum(np.square(finite[i : i + _M2_CHUNK] - mean)) for i in range(0, n, _M2_CHUNK))
     return NumericProfile(
         layout=layout,
         counts=fine.counts,
@@ -74,7 +77,7 @@ def profile_numeric(values, layout: NumericLayout) -> NumericProfile:
         minimum=float(finite[0]),
         maximum=float(finite[-1]),
         mean=float(mean),
-        m2=float(np.sum(np.square(deviations))),
+        m2=float(m2),
     )
 
 

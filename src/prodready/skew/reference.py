@@ -28,8 +28,10 @@ from prodready.engine.layout import NumericLayout
 from prodready.errors import ProdreadyError
 
 LAYOUT_MEMORY = 1 << 30
-"""Bytes the training layouts may hold at once: a numeric column is read whole and sorted (16
-bytes a row), so two columns are laid out on two threads up to about 33M training rows."""
+"""Bytes the training reference may hold at once: a numeric column is read whole, sorted and
+profiled (:data:`COLUMN_BYTES_PER_ROW`), so two columns are read on two threads up to about
+33M training rows, one at a time beyond."""
+COLUMN_BYTES_PER_ROW = 16  # the values and their sorted copy
 
 if TYPE_CHECKING:
     from prodready.case import Case
@@ -144,39 +146,41 @@ def _from_files(files: list[Path], numeric: list[str], categorical: list[str]) -
 
 
 def _parquet_side(files: list[Path], numeric: list[str], categorical: list[str]):
-    """Layouts column by column, two at once while they fit in :data:`LAYOUT_MEMORY` (a
-    numeric column is read whole and sorted, as the frame's would be), then one pass of
-    batches for every profile; the missing shares from the profiles (a column without a
-    layout: counted apart)."""
-    from prodready.engine.arrow_engine import batches, layouts_from_parquet, profile_parquet
+    """Each column read once for its layout and its whole-data profile
+    (``arrow_engine.reference_column``), two columns at once while they fit in
+    :data:`LAYOUT_MEMORY`; the missing shares from the profiles (a column without a layout:
+    counted apart)."""
+    from prodready.engine.arrow_engine import batches, reference_column
+    from prodready.engine.numpy_engine import ENGINE
+    from prodready.engine.profile import ProfileSet
 
-    def layout(name: str) -> tuple[str, Layout | ProdreadyError]:
-        one = ([name], []) if name in numeric else ([], [name])
+    def read(name: str) -> tuple[str, tuple[Layout, Profile] | ProdreadyError]:
         try:
-            return name, layouts_from_parquet(files, *one)[name]
+            return name, reference_column(files, name, kinds[name])
         except ProdreadyError as err:
             return name, err
 
+    kinds = {**dict.fromkeys(numeric, "numeric"), **dict.fromkeys(categorical, "categorical")}
     layouts: dict[str, Layout] = {}
+    found_profiles: dict[tuple[None, str], Profile] = {}
     problems: dict[str, str] = {}
     missing: dict[str, float] = {}
     rows = sum(pq.read_metadata(path).num_rows for path in files)
-    # a numeric column is held whole and sorted (16 bytes a row): two at once while that fits
-    workers = 2 if rows * 16 * 2 <= LAYOUT_MEMORY else 1
+    workers = 2 if rows * COLUMN_BYTES_PER_ROW * 2 <= LAYOUT_MEMORY else 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for name, found in pool.map(layout, [*numeric, *categorical]):
+        for name, found in pool.map(read, list(kinds)):
             if isinstance(found, ProdreadyError):
-                total = absent = 0
-                for frame in batches(files, [name]):
-                    total, absent = total + len(frame), absent + int(frame[name].isna().sum())
-                missing[name] = absent / total if total else float("nan")
-                problems[name] = "empty on every training row" if absent == total else found.problem
+                absent = sum(int(frame[name].isna().sum()) for frame in batches(files, [name]))
+                missing[name] = absent / rows if rows else float("nan")
+                problems[name] = "empty on every training row" if absent == rows else found.problem
             else:
-                layouts[name] = found
-    profiles = profile_parquet(files, layouts) if layouts else None
-    for name in layouts:
-        profile = profiles.column(name)  # type: ignore[union-attr]
-        missing[name] = profile.missing / profile.total if profile.total else float("nan")
+                layouts[name], profile = found
+                found_profiles[(None, name)] = profile
+                missing[name] = profile.missing / profile.total if profile.total else float("nan")
+    profiles = None
+    if layouts:
+        source = {"engine": ENGINE, "rows": rows, "description": ""}
+        profiles = ProfileSet(layouts=layouts, profiles=found_profiles, source=source)
     return missing, layouts, profiles, problems
 
 
