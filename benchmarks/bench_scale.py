@@ -504,37 +504,35 @@ def features_text(table: pd.DataFrame, notes: list[str], rows: int, repeat: int)
     return lines
 
 
-def figures(rows_table: pd.DataFrame, features_table: pd.DataFrame) -> list[str]:
-    """Draw the cost-growth figures as SVG beside docs/performance.md; lines that show them."""
-    lines = ["### How the cost grows", ""]
-    drawn = {}
-    if len(rows_table):
-        drawn["rows"] = charts.cost_growth(
-            rows_table.assign(seconds=rows_table["wall_seconds"]),
+def figure(table: pd.DataFrame, against: str) -> list[str]:
+    """Draw the cost-growth figure against ``against`` (``rows`` or ``features``) as SVG beside
+    docs/performance.md; the lines that show it."""
+    if not len(table):
+        return []
+    if against == "rows":
+        fig = charts.cost_growth(
+            table.assign(seconds=table["wall_seconds"]),
             x="serving_rows",
             title="Skew audit: time and peak memory against serving rows",
             log_x=True,
             memory_limit_mib=MEMORY_TARGET_MIB,
         )
-    if len(features_table):
-        drawn["features"] = charts.cost_growth(
-            features_table.assign(seconds=features_table["wall_seconds"]),
+    else:
+        fig = charts.cost_growth(
+            table.assign(seconds=table["wall_seconds"]),
             x="features",
             title="Skew audit: time and peak memory against features",
         )
-    for name, fig in drawn.items():
-        path = FIGURES[name]
-        try:
-            write_atomic(path, fig.to_image(format="svg", width=900, height=520))
-        except Exception as error:  # static export needs kaleido and a Chromium
-            lines.append(f"- figure against {name} not drawn: {type(error).__name__}: {error}")
-            continue
-        lines.append(f"![Cost against {name}: load + step seconds and peak MiB]({path.name})")
-        lines.append("")
-    lines.append(
-        "Time is load + step; peak is the whole process's. Charts: `prodready.charts.cost_growth`."
-    )
-    return lines
+    path = FIGURES[against]
+    try:
+        write_atomic(path, fig.to_image(format="svg", width=900, height=520))
+    except Exception as error:  # static export needs kaleido and a Chromium
+        return [f"- figure against {against} not drawn: {type(error).__name__}: {error}"]
+    return [
+        f"![Cost against {against}: load + step seconds and peak MiB]({path.name})",
+        "",
+        "Time is load + step; peak is the whole process's. Charts: `prodready.charts.cost_growth`.",
+    ]
 
 
 def main() -> None:
@@ -563,39 +561,58 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     np.seterr(all="ignore")
 
-    rows_table, notes = rows_sweep(sizes, args.data_dir, given, args.generate, args.repeat)
-    peer_lines: list[str] = []
-    if args.peers:
-        at = rows_table[rows_table["size"] == args.peers_at] if len(rows_table) else rows_table
-        if len(at) == len(STEPS):
-            inputs = peer_inputs(Path(at["case"].iloc[0]), args.data_dir)
-            peers = run_peers(inputs, args.repeat)
-            peer_lines = peers_text(at, peers, inputs)
-        else:
-            peer_lines = [f"Peers not run: the {args.peers_at:,}-row size was not measured."]
-    features_table, feature_notes = features_sweep(
-        counts, args.feature_rows, args.data_dir, args.repeat
-    )
-    lines = [
-        "## Scale: the skew audit on large logs, against peers, and how its cost grows",
-        "",
+    if sizes:
+        rows_table, notes = rows_sweep(sizes, args.data_dir, given, args.generate, args.repeat)
+        peer_lines: list[str] = []
+        if args.peers:
+            at = rows_table[rows_table["size"] == args.peers_at] if len(rows_table) else rows_table
+            if len(at) == len(STEPS):
+                inputs = peer_inputs(Path(at["case"].iloc[0]), args.data_dir)
+                peers = run_peers(inputs, args.repeat)
+                peer_lines = peers_text(at, peers, inputs)
+            else:
+                peer_lines = [f"Peers not run: the {args.peers_at:,}-row size was not measured."]
+        lines = [
+            "## Scale: the skew audit on large logs, against peers, and how its cost grows",
+            "",
+            _machine_line(load_start),
+            "",
+            *rows_text(rows_table, notes, args.repeat),
+            "",
+            *peer_lines,
+            "",
+            *figure(rows_table, "rows"),
+        ]
+        _write("scale", lines, rows_table, args.data_dir / "bench_scale_rows.csv")
+    if counts:
+        features_table, feature_notes = features_sweep(
+            counts, args.feature_rows, args.data_dir, args.repeat
+        )
+        lines = [
+            *features_text(features_table, feature_notes, args.feature_rows, args.repeat),
+            "",
+            _machine_line(os.getloadavg()[0] if sizes else load_start),
+            "",
+            *figure(features_table, "features"),
+        ]
+        _write("scale_features", lines, features_table, args.data_dir / "bench_scale_features.csv")
+
+
+def _machine_line(load_start: float) -> str:
+    return (
         f"`benchmarks/bench_scale.py`. Machine: {machine()}; 1-minute load average "
         f"{load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (2 cores: "
-        "above 2 means other work shared them and every time is inflated).",
-        "",
-        *rows_text(rows_table, notes, args.repeat),
-        "",
-        *peer_lines,
-        "",
-        *features_text(features_table, feature_notes, args.feature_rows, args.repeat),
-        "",
-        *figures(rows_table, features_table),
-    ]
+        "above 2 means other work shared them and every time is inflated)."
+    )
+
+
+def _write(section: str, lines: list[str], table: pd.DataFrame, csv: Path) -> None:
+    """One section of docs/performance.md (rows and peers, or features: each can be run on its
+    own), and its measurements as CSV beside the data."""
     text = "\n".join(lines)
     print(text)
-    write_section("scale", text)
-    for name, table in (("rows", rows_table), ("features", features_table)):
-        table.to_csv(args.data_dir / f"bench_scale_{name}.csv", index=False)
+    write_section(section, text)
+    table.to_csv(csv, index=False)
 
 
 if __name__ == "__main__":
