@@ -73,20 +73,22 @@ def test_the_loaders_conversions(tmp_path):
 
 
 def test_pieces_split_row_groups_for_the_threads_and_merge_in_file_order(tmp_path):
-    from prodready.engine.arrow_engine import _pieces
+    from prodready.engine.arrow_engine import _pieces, _row_groups
 
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": rng.normal(size=1_000), "t": pd.Timestamp("2025-01-01", tz="UTC")})
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "a.parquet", row_group_size=100)
     pq.write_table(pa.Table.from_pandas(frame.iloc[:0]), tmp_path / "empty.parquet")
     files = [tmp_path / "a.parquet", tmp_path / "empty.parquet"]
+    sizes = _row_groups(files)
+    assert sizes == [[100] * 10, [0]]
     groups = list(range(10))
     # two threads: two halves of the 1,000 rows; the rows limit still holds; an empty file: one
     # empty piece (nothing to read)
-    assert _pieces(files, 1_000_000, 2) == [(0, groups[:5]), (0, groups[5:]), (1, [0])]
-    assert _pieces(files, 250, 2) == [(0, [0, 1]), (0, [2, 3]), (0, [4, 5]), (0, [6, 7]),
+    assert _pieces(sizes, 1_000_000, 2) == [(0, groups[:5]), (0, groups[5:]), (1, [0])]
+    assert _pieces(sizes, 250, 2) == [(0, [0, 1]), (0, [2, 3]), (0, [4, 5]), (0, [6, 7]),
                                       (0, [8, 9]), (1, [0])]  # fmt: skip
-    assert _pieces(files, 1_000_000, 1) == [(0, groups), (1, [0])]
+    assert _pieces(sizes, 1_000_000, 1) == [(0, groups), (1, [0])]
     layouts = {"x": numeric_layout(frame["x"].to_numpy())}
     told: list[str] = []
     threads = profile_parquet(files, layouts, by="t", progress=lambda f, m: told.append(m))

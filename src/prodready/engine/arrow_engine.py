@@ -15,6 +15,7 @@ profiles equal those of the loaded frame.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,6 +43,10 @@ BATCH_ROWS = 1_000_000
 """Rows read and counted at a time: about 8 MB per numeric column."""
 WORKERS = 2
 """Threads that profile pieces of the files at once (two cores; memory: one batch each)."""
+PIECE_BYTES = 256 * 1024 * 1024
+"""Pieces are profiled on two threads while a row group's values take at most this many bytes
+(16 a cell: Arrow's and pandas' copies; a row group is decoded whole): a row group of 1M rows
+and 13 columns is 208 MB; wide data (50,000 rows of 500 columns: 400 MB) takes one thread."""
 
 Progress = Callable[[float, str], None]
 
@@ -99,8 +104,11 @@ def profile_parquet(
     files = list(files)
     columns = list(dict.fromkeys([*layouts, *([by] if by else [])]))
     rows = BATCH_ROWS if rows is None else rows
-    workers = WORKERS if workers is None else workers
-    pieces = _pieces(files, rows, workers)
+    sizes = _row_groups(files)
+    if workers is None:  # two threads while two row groups' values fit (wide data: one)
+        largest = max((n for groups in sizes for n in groups), default=0)
+        workers = WORKERS if largest * len(columns) * 16 <= PIECE_BYTES else 1
+    pieces = _pieces(sizes, rows, workers)
 
     def profile(piece: tuple[int, list[int]]) -> ProfileSet | None:
         number, groups = piece
@@ -112,7 +120,7 @@ def profile_parquet(
 
     total: ProfileSet | None = None
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for (number, _), found in zip(pieces, pool.map(profile, pieces), strict=True):
+        for (number, _), found in zip(pieces, _in_order(pool, profile, pieces), strict=True):
             if progress is not None:
                 progress(number / len(files), f"profiling file {number + 1} of {len(files)}")
             if found is not None:
@@ -125,13 +133,30 @@ def profile_parquet(
     return total
 
 
-def _pieces(files: Sequence[str | Path], rows: int, workers: int) -> list[tuple[int, list[int]]]:
-    """(file number, row groups) pieces in file order: consecutive row groups of a file up to
-    ``rows`` rows, or fewer so that the whole set makes at least ``workers`` pieces."""
-    sizes = [
+def _in_order(pool: ThreadPoolExecutor, work: Callable, items: list) -> Iterator:
+    """``work(item)`` for each item, in order, with at most as many items in flight as the pool
+    has threads (``pool.map`` would start them all, and finished pieces would wait in memory)."""
+    pending: deque = deque()
+    for item in items:
+        if len(pending) >= pool._max_workers:
+            yield pending.popleft().result()
+        pending.append(pool.submit(work, item))
+    while pending:
+        yield pending.popleft().result()
+
+
+def _row_groups(files: Sequence[str | Path]) -> list[list[int]]:
+    """Rows of each row group of each file (from the footers)."""
+    return [
         [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
         for meta in (pq.read_metadata(path) for path in files)
     ]
+
+
+def _pieces(sizes: list[list[int]], rows: int, workers: int) -> list[tuple[int, list[int]]]:
+    """(file number, row groups) pieces in file order (``sizes``: :func:`_row_groups`):
+    consecutive row groups of a file up to ``rows`` rows, or fewer so that the whole set makes
+    at least ``workers`` pieces."""
     total = sum(map(sum, sizes))
     limit = max(1, min(rows, -(-total // max(1, workers))))  # ceil(total / workers)
     pieces: list[tuple[int, list[int]]] = []
