@@ -309,9 +309,12 @@ DUCKDB_INTEGER_TYPES = (
 DUCKDB_NUMBER_TYPES = (*DUCKDB_INTEGER_TYPES, "FLOAT", "DOUBLE", "BOOLEAN")
 
 
-def duckdb_connection(temp_directory: str | Path, *, threads: int | None = None):
+def duckdb_connection(
+    temp_directory: str | Path, *, threads: int | None = None, database: str = ":memory:"
+):
     """A DuckDB connection with a memory limit, a spill folder and the session time zone UTC
-    (timestamps without a zone are read as UTC, as the loader does)."""
+    (timestamps without a zone are read as UTC, as the loader does). ``database``: a file for
+    tables larger than the memory limit (an in-memory database cannot move them to disk)."""
     import duckdb
 
     config: dict[str, object] = {
@@ -321,7 +324,7 @@ def duckdb_connection(temp_directory: str | Path, *, threads: int | None = None)
     }
     if threads is not None:
         config["threads"] = int(threads)
-    con = duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(database, config=config)
     con.execute("LOAD icu")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # it writes to stdout; callers report progress

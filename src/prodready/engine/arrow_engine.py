@@ -32,10 +32,12 @@ from prodready.engine.layout import (
     Layout,
     NumericLayout,
     categorical_layout_from_label_counts,
+    finite_sorted,
     for_column,
     numeric_layout,
+    numeric_layout_of_sorted,
 )
-from prodready.engine.numpy_engine import profile_frame, profile_numeric
+from prodready.engine.numpy_engine import profile_frame, profile_of_sorted
 from prodready.engine.profile import CategoricalProfile, Profile, ProfileSet
 from prodready.errors import ParameterError
 
@@ -215,10 +217,10 @@ def reference_column(
     label counts, batch by batch)."""
     files = list(files)
     try:
-        if kind == "numeric":
-            values = _numeric_column(files, name)
-            layout = numeric_layout(values)
-            return layout, profile_numeric(values, layout)
+        if kind == "numeric":  # sorted once; the unsorted column is let go before the layout
+            finite, missing, nonfinite = finite_sorted(_numeric_column(files, name))
+            layout = numeric_layout_of_sorted(finite)
+            return layout, profile_of_sorted(finite, missing, nonfinite, layout)
         counts, missing = _label_counts(files, name, rows)
         categories = categorical_layout_from_label_counts(counts, max_categories=max_categories)
     except ParameterError as err:
@@ -232,9 +234,19 @@ def reference_column(
 
 
 def _numeric_column(files: list, name: str) -> np.ndarray:
-    """Every value of a numeric column as float64 (nulls as NaN), as the loader makes it."""
-    values = pq.read_table(files, columns=[name]).column(0)
-    return np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
+    """Every value of a numeric column as float64 (nulls as NaN), as the loader makes it, filled
+    row group by row group into one array: 8 bytes a row and one row group more, where reading
+    the whole column then converting it would hold two or three copies at once."""
+    files = [pq.ParquetFile(path) for path in files]
+    out = np.empty(sum(f.metadata.num_rows for f in files), dtype=np.float64)
+    at = 0
+    for handle in files:
+        for group in range(handle.metadata.num_row_groups):
+            column = handle.read_row_group(group, columns=[name]).column(0)
+            values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            out[at : at + len(values)] = values
+            at += len(values)
+    return out
 
 
 def _label_counts(files: list, name: str, rows: int | None) -> tuple[pd.Series, int]:

@@ -56,6 +56,7 @@ __all__ = [
     "layout_positions",
     "numeric_layout",
     "numeric_layout_from_sorted_positions",
+    "numeric_layout_of_sorted",
 ]
 
 MAX_CATEGORIES = 1_000
@@ -207,7 +208,12 @@ def finite_sorted(values) -> tuple[np.ndarray, int, int]:
 def numeric_layout(values) -> NumericLayout:
     """The layout of a numeric reference (NaN and +/-inf left out); fewer than 2 finite values
     raise :class:`~prodready.errors.ParameterError`, as :mod:`prodready.stats.drift` does."""
-    array, _, _ = finite_sorted(values)
+    return numeric_layout_of_sorted(finite_sorted(values)[0])
+
+
+def numeric_layout_of_sorted(array: np.ndarray) -> NumericLayout:
+    """:func:`numeric_layout` of values already through :func:`finite_sorted` (sorted, finite):
+    a caller holding a large column sorts it once for its layout and its profile."""
     _require_two(int(array.size), "reference")
     return NumericLayout(
         edges=np.unique(_quantiles(array, _FINE_LEVELS)),

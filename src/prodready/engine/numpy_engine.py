@@ -43,7 +43,14 @@ _FREQUENCIES = {"MS": "calendar month", "D": "day"}
 def profile_numeric(values, layout: NumericLayout) -> NumericProfile:
     """Profile of numeric values on ``layout``: NaN/None count as missing, +/-inf as
     ``nonfinite`` (outside the bins). Text raises :class:`~prodready.errors.ParameterError`."""
-    finite, missing, nonfinite = finite_sorted(values)
+    return profile_of_sorted(*finite_sorted(values), layout)
+
+
+def profile_of_sorted(
+    finite: np.ndarray, missing: int, nonfinite: int, layout: NumericLayout
+) -> NumericProfile:
+    """:func:`profile_numeric` of values already through :func:`finite_sorted` (a caller
+    holding a large column sorts it once for its layout and its profile)."""
     n = int(finite.size)
     size = layout.edges.size + 1
     if n == 0:

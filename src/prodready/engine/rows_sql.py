@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prodready.data.readers import duckdb_connection, scan_sql
+from prodready.data.readers import DUCKDB_MEMORY_LIMIT, duckdb_connection, scan_sql
+from prodready.errors import DataError, first_line
 
 __all__ = [
     "JoinedRows",
@@ -151,8 +152,11 @@ def compare_rows(
         "tolerance": tolerance,
         "min_ratios": min_ratios,
     }
+    import duckdb
+
     with tempfile.TemporaryDirectory(prefix="prodready-rows-") as temp:
-        con = duckdb_connection(temp)
+        # the joined rows are a table on disk: 15% shared ids of 100M rows are about 4 GB
+        con = duckdb_connection(temp, database=str(Path(temp) / "rows.duckdb"))
         try:
             if isinstance(training, pd.DataFrame):
                 names = [id_column, timestamp, *(name for name, _ in features)]
@@ -163,6 +167,15 @@ def compare_rows(
                 left = _Side(scan_sql([Path(f) for f in training]), serving_schema(training))
             right = _Side(scan_sql(files), serving_schema(files))
             return _compare(con, left, right, **options)
+        except duckdb.OutOfMemoryException as err:
+            raise DataError(
+                f"DuckDB ran out of its memory limit ({DUCKDB_MEMORY_LIMIT}) joining the training "
+                f"data and the serving log on {id_column!r}",
+                where=f"{len(files)} serving file(s)",
+                found=first_line(err),
+                fix="free memory or disk space for DuckDB's spill folder (the system's temporary "
+                "folder), or audit a sample of the log",
+            ) from err
         finally:
             con.close()
 
@@ -241,7 +254,7 @@ def _compare(
         )
 
     con.execute(
-        "CREATE TEMP TABLE prodready_joined AS "
+        "CREATE TABLE prodready_joined AS "
         "SELECT t._id AS _id, t._ts AS _ts_t, s._ts AS _ts_s"
         + "".join(f", t{i}, s{i}" for i in range(len(names)))
         + f" FROM {side(left, 't')} AS t JOIN {side(right, 's')} AS s ON t._id = s._id"
