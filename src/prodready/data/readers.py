@@ -310,15 +310,20 @@ DUCKDB_NUMBER_TYPES = (*DUCKDB_INTEGER_TYPES, "FLOAT", "DOUBLE", "BOOLEAN")
 
 
 def duckdb_connection(
-    temp_directory: str | Path, *, threads: int | None = None, database: str = ":memory:"
+    temp_directory: str | Path,
+    *,
+    threads: int | None = None,
+    database: str = ":memory:",
+    memory_limit: str | None = None,
 ):
-    """A DuckDB connection with a memory limit, a spill folder and the session time zone UTC
-    (timestamps without a zone are read as UTC, as the loader does). ``database``: a file for
-    tables larger than the memory limit (an in-memory database cannot move them to disk)."""
+    """A DuckDB connection with a memory limit (default :data:`DUCKDB_MEMORY_LIMIT`), a spill
+    folder and the session time zone UTC (timestamps without a zone are read as UTC, as the
+    loader does). ``database``: a file for tables larger than the memory limit (an in-memory
+    database cannot move them to disk)."""
     import duckdb
 
     config: dict[str, object] = {
-        "memory_limit": DUCKDB_MEMORY_LIMIT,
+        "memory_limit": memory_limit or DUCKDB_MEMORY_LIMIT,
         "temp_directory": str(temp_directory),
         "preserve_insertion_order": False,
     }
