@@ -369,3 +369,16 @@ def test_the_audit_tells_its_progress(small_case_file, fixed_models):
         "metric gap",
     ):
         assert part in texts
+
+
+def test_a_join_beyond_duckdbs_memory_is_one_clear_error(small_case_file, monkeypatch) -> None:
+    from prodready.engine import rows_sql
+    from prodready.skew.rows import row_skew
+
+    lazy = load_case(small_case_file, lazy=True, sample_rows=3_000)
+    monkeypatch.setattr(rows_sql, "JOIN_MEMORY_LIMIT", "1MB")  # far below one block per thread
+    with pytest.raises(DataError) as caught:
+        row_skew(lazy)
+    message = str(caught.value)
+    assert "DuckDB ran out of its memory limit (1MB) joining the training data" in message
+    assert "How to fix" in message and "Out of Memory" in message
