@@ -28,11 +28,13 @@ generator writes it last). ``--case N=DIR`` takes an existing card-fraud case fo
 
     .venv/bin/python benchmarks/bench_scale.py [--serving-rows 1000000,10000000,100000000]
         [--features 25,100,250,500] [--feature-rows 200000] [--repeat 1] [--data-dir DIR]
-        [--case N=DIR] [--no-generate] [--peers/--no-peers] [--peers-at 1000000]
+        [--case N=DIR] [--no-generate] [--peers/--no-peers] [--peers-at 1000000] [--peers-only]
 
-Writes its section ("scale") of docs/performance.md and the cost-growth figures
-docs/performance_scale_rows.svg and docs/performance_scale_features.svg (plotly's static export:
-needs kaleido and a Chromium; without them the section says the figures were not drawn).
+``--peers-only`` measures our steps at the peers' size and the peers, nothing else. Writes its
+sections of docs/performance.md ("scale": rows; "scale_peers"; "scale_features") and the
+cost-growth figures docs/performance_scale_rows.svg and docs/performance_scale_features.svg
+(plotly's static export: needs kaleido and a Chromium; without them the section says the
+figures were not drawn).
 """
 
 from __future__ import annotations
@@ -551,6 +553,11 @@ def main() -> None:
     parser.add_argument("--no-generate", dest="generate", action="store_false")
     parser.add_argument("--peers", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="measure only our steps at the peers' size and the peers (their own section)",
+    )
+    parser.add_argument(
         "--peers-at", type=int, default=PEER_SIZE, metavar="N", help="the size peers run on"
     )
     args = parser.parse_args()
@@ -561,29 +568,25 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     np.seterr(all="ignore")
 
+    if args.peers_only:  # ours at the peers' size and the peers, in one run: their section
+        sizes = []
+        at, _ = rows_sweep([args.peers_at], args.data_dir, given, args.generate, args.repeat)
+        _peers_section(at, args, load_start)
     if sizes:
         rows_table, notes = rows_sweep(sizes, args.data_dir, given, args.generate, args.repeat)
-        peer_lines: list[str] = []
-        if args.peers:
-            at = rows_table[rows_table["size"] == args.peers_at] if len(rows_table) else rows_table
-            if len(at) == len(STEPS):
-                inputs = peer_inputs(Path(at["case"].iloc[0]), args.data_dir)
-                peers = run_peers(inputs, args.repeat)
-                peer_lines = peers_text(at, peers, inputs)
-            else:
-                peer_lines = [f"Peers not run: the {args.peers_at:,}-row size was not measured."]
         lines = [
-            "## Scale: the skew audit on large logs, against peers, and how its cost grows",
+            "## Scale: the skew audit on large logs, and how its cost grows",
             "",
             _machine_line(load_start),
             "",
             *rows_text(rows_table, notes, args.repeat),
             "",
-            *peer_lines,
-            "",
             *figure(rows_table, "rows"),
         ]
         _write("scale", lines, rows_table, args.data_dir / "bench_scale_rows.csv")
+        if args.peers:
+            at = rows_table[rows_table["size"] == args.peers_at] if len(rows_table) else rows_table
+            _peers_section(at, args, load_start)
     if counts:
         features_table, feature_notes = features_sweep(
             counts, args.feature_rows, args.data_dir, args.repeat
@@ -604,6 +607,20 @@ def _machine_line(load_start: float) -> str:
         f"{load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (2 cores: "
         "above 2 means other work shared them and every time is inflated)."
     )
+
+
+def _peers_section(at: pd.DataFrame, args, load_start: float) -> None:
+    """The peers against our steps measured at their size (``at``) in the same run: the
+    ``scale_peers`` section, written apart from the rows sweep so it can be re-measured
+    alone (``--peers-only``: minutes, where the 100M sweep takes an hour)."""
+    if len(at) == len(STEPS):
+        inputs = peer_inputs(Path(at["case"].iloc[0]), args.data_dir)
+        peers = run_peers(inputs, args.repeat)
+        body = peers_text(at, peers, inputs)
+    else:
+        body = [f"Peers not run: the {args.peers_at:,}-row size was not measured."]
+    lines = ["## Scale: against Evidently and NannyML", "", _machine_line(load_start), "", *body]
+    _write("scale_peers", lines, at, args.data_dir / "bench_scale_peers.csv")
 
 
 def _write(section: str, lines: list[str], table: pd.DataFrame, csv: Path) -> None:

@@ -151,3 +151,65 @@ def pytest_terminal_summary(terminalreporter) -> None:
         for name, value in report.user_properties:
             if name in ("fuzzed_inputs", "fuzzed_uploads"):
                 terminalreporter.write_line(f"{report.nodeid}: {name} = {value}")
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """One local Spark session per test process (two cores, UTC), with its table warehouse in
+    a temporary folder: tables saved with ``saveAsTable`` live in Spark's in-memory catalog."""
+    pytest.importorskip(
+        "pyspark", reason="pyspark is not installed: pip install 'prodready[spark]'"
+    )
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("prodready-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _computed_once(root: Path, name: str, compute: Callable[[], object]) -> bytes:
+    """``compute()``'s result pickled in ``root``: the first process to ask computes it under a
+    file lock, the others (pytest-xdist workers of the same run) wait and read it."""
+    import fcntl
+    import pickle
+
+    path = root / f"shared-{name}.pickle"
+    with (root / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            part = path.with_suffix(".part")
+            part.write_bytes(pickle.dumps(compute()))
+            os.replace(part, path)
+        return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory, worker_id) -> Callable[[], object]:
+    """``readiness.run_audits`` of the bundled sample with its known incidents (overview, skew,
+    rollout, monitoring, review at seed 0), computed once per test run and shared by every
+    xdist worker: several test files check these same results (one run costs about half a
+    minute). Each call returns a fresh copy, so no test sees another's changes."""
+    import pickle
+
+    from prodready import readiness, samples
+
+    root = tmp_path_factory.getbasetemp()
+    root = root if worker_id == "master" else root.parent  # the run's folder, shared by workers
+    data = _computed_once(
+        root,
+        "sample-run",
+        lambda: readiness.run_audits(samples.load(), incidents=samples.known_problems()),
+    )
+    return lambda: pickle.loads(data)

@@ -107,29 +107,6 @@ def assert_same_findings(a: dict, b: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip(
-        "pyspark", reason="pyspark is not installed: pip install 'prodready[spark]'"
-    )
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("prodready-tests")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def case(tmp_path_factory):
     folder = tmp_path_factory.mktemp("card_fraud_spark")
     samples.write("card_fraud", folder, rows=20_000)

@@ -18,11 +18,9 @@ import pytest
 from prodready import load_case, readiness, rollout, samples
 from prodready.decay.audit import audit as decay_audit
 from prodready.errors import ParameterError
-from prodready.monitoring.audit import audit as monitoring_audit
 from prodready.overview import overview
 from prodready.readiness.evidence import COLUMNS
 from prodready.review import simulate as review_simulate
-from prodready.skew import audit as skew_audit
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +29,14 @@ def case():
 
 
 @pytest.fixture(scope="module")
-def audits(case, tmp_path_factory) -> dict:
+def audits(case, tmp_path_factory, sample_run) -> dict:
     small = load_case(samples.write("card_fraud", tmp_path_factory.mktemp("small"), rows=20_000))
+    shared = sample_run().results  # skew, rollout and monitoring as below, run once per test run
     return {
         "overview": overview(case, n_resamples=100),
-        "skew": skew_audit(case),
-        "rollout": rollout.simulate(case),
-        "monitoring": monitoring_audit(case, samples.known_problems()),
+        "skew": shared["skew"],  # skew_audit(case)
+        "rollout": shared["rollout"],  # rollout.simulate(case)
+        "monitoring": shared["monitoring"],  # monitoring_audit(case, samples.known_problems())
         "review": review_simulate(case, band=(0.03, 0.09), capacity_per_day=20, cost_per_review=5),
         "decay": decay_audit(small, step="28D", retrain_cost=200),
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from prodready import readiness, samples
+from prodready import readiness
 from prodready import store as store_module
 from prodready.results import format_money
 
@@ -24,10 +24,10 @@ def db_url(tmp_path, monkeypatch) -> str:
 
 
 @pytest.fixture(scope="module")
-def sample_audits() -> readiness.AuditRun:
-    """The sample's audits, run once for the module (the app's pages run them once per
-    process too)."""
-    return readiness.run_audits(samples.load(), incidents=samples.known_problems("card_fraud"))
+def sample_audits(sample_run) -> readiness.AuditRun:
+    """The sample's audits (run once for the test run: conftest's ``sample_run``; the app's
+    pages run them once per process too)."""
+    return sample_run()
 
 
 def _page(page: str, params: dict[str, str] | None = None) -> AppTest:

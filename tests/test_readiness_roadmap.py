@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from prodready import readiness, samples, skew
+from prodready import readiness
 from prodready.errors import ProdreadyError
 from prodready.readiness.roadmap import PHASES, TEMPLATES, Roadmap, roadmap, template_for
 from prodready.results import format_money
@@ -40,8 +40,9 @@ def zero(ids):
 
 
 @pytest.fixture(scope="module")
-def skew_audit():
-    return skew.audit(samples.load())
+def skew_audit(sample_run):
+    """``skew.audit(samples.load())``, from conftest's shared run of the sample's audits."""
+    return sample_run().results["skew"]
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def sample():
-    case = prodready.samples.load()
-    return case, audit(case, seed=0)
+def sample(sample_run):
+    """The sample and its skew audit at seed 0 (from conftest's shared ``sample_run``)."""
+    return prodready.samples.load(), sample_run().results["skew"]
 
 
 def _as_json(data: dict) -> dict:

@@ -49,7 +49,9 @@ DEFAULT_SAMPLE_ROWS = 500_000
 class DataSource:
     """Data that stays on disk (``load_case(..., lazy=True)``): the training data or the log.
 
-    ``files``: its files (Parquet or CSV), sorted; ``rows``: rows in all of them;
+    ``files``: its files (Parquet or CSV), sorted; ``table``: instead of files, the name of a
+    table or view in the Spark catalog (read through ``spark_engine.session()``);
+    ``rows``: rows in all of them;
     ``sample_rows``: rows held in memory (``case.training`` or ``case.serving``: a uniform random
     sample drawn with ``seed``, in time order; all rows when the data is that small);
     ``role``: ``"training"`` or ``"serving"``, for messages.
@@ -60,6 +62,14 @@ class DataSource:
     sample_rows: int
     seed: int
     role: Literal["training", "serving"] = "serving"
+    table: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Where the data lives, in the user's words: "Spark table risk.serving" or "12 files"."""
+        if self.table is not None:
+            return f"Spark table {self.table}"
+        return f"{len(self.files):,} file(s)"
 
     @property
     def is_sample(self) -> bool:
@@ -107,7 +117,8 @@ class Case:
         def rows(frame: pd.DataFrame, source: DataSource | None) -> str:
             if source is None:
                 return f"{len(frame):,} rows"
-            return f"{source.rows:,} rows on disk (a sample of {source.sample_rows:,} in memory)"
+            held = f"in {source.table}" if source.table is not None else "on disk"
+            return f"{source.rows:,} rows {held} (a sample of {source.sample_rows:,} in memory)"
 
         return (
             f"Case({self.spec.name!r}, task={self.spec.task}, "
@@ -302,13 +313,23 @@ def load_case(
     shown_as: dict[str, str] = {}
     sources: dict[str, DataSource] = {}
     for role in ("training", "serving"):
+        table = getattr(spec, role).table
+        if table is not None:
+            shown_as[role] = f"Spark table {table}"
+            frames[role], source = _table_side(
+                spec, role, table, lazy=lazy, sample_rows=sample_rows, seed=seed
+            )
+            if source is not None:
+                sources[role] = source
+            continue
         pattern = getattr(spec, role).path
         if not pattern:
             raise CaseFileError(
                 f"{role}.path is missing",
                 where=str(case_file),
-                expected=f"{role}: {{path: FILE.parquet}} (CSV or Parquet, relative to the case)",
-                fix=f"add the {role} file's path to the case file",
+                expected=f"{role}: {{path: FILE.parquet}} (CSV or Parquet, relative to the case) "
+                "or {table: DATABASE.TABLE} (a Spark table)",
+                fix=f"add the {role} file's path (or Spark table) to the case file",
             )
         files = _resolve(case_file, role, pattern)
         shown = [_shown(f, case_file) for f in files]
@@ -357,7 +378,8 @@ def load_case(
 
 
 def _is_number_type(kind: str) -> bool:
-    return kind in DUCKDB_NUMBER_TYPES or kind.startswith("DECIMAL")
+    """A DuckDB or Spark SQL number type (Spark's INT is DuckDB's INTEGER)."""
+    return kind in DUCKDB_NUMBER_TYPES or kind == "INT" or kind.startswith("DECIMAL")
 
 
 def _lazy_table(
@@ -402,7 +424,9 @@ def _lazy_table(
                     "nothing",
                 )
             if table_format(shown[0]) == "parquet":
-                _check_statistics(spec, files, where, types, role)
+                wanted = [*_checked_columns(spec, types, role), spec.columns.label]
+                stats = parquet_column_stats(files, list(dict.fromkeys(wanted)))
+                _check_statistics(spec, stats, where, types, role)
             sample = sample_tables(
                 files,
                 name=where,
@@ -420,13 +444,61 @@ def _lazy_table(
     return sample, source
 
 
-def _check_types(spec: CaseSpec, types: dict[str, str], where: str, role: str) -> None:
-    """Column types the whole-data audits can use, from the files' schemas."""
+def _table_side(
+    spec: CaseSpec,
+    role: Literal["training", "serving"],
+    table: str,
+    *,
+    lazy: bool,
+    sample_rows: int,
+    seed: int,
+) -> tuple[pd.DataFrame, DataSource | None]:
+    """``role``'s data from a Spark table (``spark_engine.session()``): the whole table in
+    memory, or (``lazy``) the checks :func:`_lazy_table` makes of files, answered by one scan
+    of the table, its row count and a uniform sample; the table is never copied whole."""
+    from prodready.engine import spark_engine
+
+    where = f"{role}.table {table!r}"
+    types = spark_engine.table_schema(table)
+    called = f"Spark table {table}"
+    _require_columns(pd.DataFrame(columns=list(types)), spec, role, _Where(called, pd.DataFrame()))
+    if not lazy:
+        return spark_engine.table_frame(table), None
+    _check_types(spec, types, where, role, held_in="table")
+    wanted = [*_checked_columns(spec, types, role), spec.columns.label]
+    rows, stats = spark_engine.table_stats(table, list(dict.fromkeys(wanted)))
+    if rows == 0:
+        raise DataError(
+            "the table has no rows",
+            where=where,
+            expected="at least one row of data",
+            fix="check the table's name and that it was not filtered to nothing",
+        )
+    _check_statistics(spec, stats, where, types, role, counted="a scan of the table")
+    sample = spark_engine.table_sample(
+        table, rows=rows, sample_rows=sample_rows, seed=seed, timestamp=spec.columns.timestamp
+    )
+    source = DataSource(
+        files=(),
+        rows=rows,
+        sample_rows=min(sample_rows, rows),
+        seed=seed,
+        role=role,
+        table=table,
+    )
+    return sample, source
+
+
+def _check_types(
+    spec: CaseSpec, types: dict[str, str], where: str, role: str, held_in: str = "files"
+) -> None:
+    """Column types the whole-data audits can use, from the files' schemas (DuckDB's types)
+    or the Spark table's (``held_in="table"``)."""
     cols = spec.columns
 
     def refuse(column: str, expected: str, fix: str) -> None:
         raise DataError(
-            f"column {column!r} holds {types[column]} values in the {role} files",
+            f"column {column!r} holds {types[column]} values in the {role} {held_in}",
             where=where,
             expected=expected,
             fix=fix,
@@ -451,18 +523,28 @@ def _check_types(spec: CaseSpec, types: dict[str, str], where: str, role: str) -
             )
 
 
-def _check_statistics(
-    spec: CaseSpec, files: list[Path], where: str, types: dict[str, str], role: str
-) -> None:
-    """What the loader checks on every row that Parquet's row-group statistics answer: no
-    missing timestamp, id or score (nor label in training); binary labels 0/1 and scores in
-    [0, 1]."""
+def _checked_columns(spec: CaseSpec, types: dict[str, str], role: str) -> list[str]:
+    """The columns :func:`_check_statistics` needs: timestamp, id, scores; the label too."""
     cols = spec.columns
     wanted = [c for c in (cols.timestamp, cols.id, cols.prediction, cols.challenger) if c]
     if role == "training":
         wanted.append(cols.label)
-    wanted = [c for c in wanted if c in types]
-    stats = parquet_column_stats(files, list(dict.fromkeys([*wanted, cols.label])))
+    return [c for c in wanted if c in types]
+
+
+def _check_statistics(
+    spec: CaseSpec,
+    stats: dict[str, dict],
+    where: str,
+    types: dict[str, str],
+    role: str,
+    counted: str = "the files' statistics",
+) -> None:
+    """What the loader checks on every row that summary statistics answer (Parquet's row
+    groups', or one scan of a Spark table: ``counted`` says which): no missing timestamp, id
+    or score (nor label in training); binary labels 0/1 and scores in [0, 1]."""
+    cols = spec.columns
+    wanted = _checked_columns(spec, types, role)
     what = {
         cols.timestamp: ("row(s) have no timestamp", "a timestamp on every row"),
         cols.id: ("row(s) have no id", "an id on every row"),
@@ -478,7 +560,7 @@ def _check_statistics(
                 f"{nulls:,} {problem}",
                 where=f"{where}, column {column!r}",
                 expected=expected,
-                found="empty values (counted from the files' statistics)",
+                found=f"empty values (counted from {counted})",
                 fix="fill in or drop those rows",
             )
     if spec.task != "binary":
@@ -493,7 +575,7 @@ def _check_statistics(
                     "score(s) are outside [0, 1]",
                     where=f"{where}, column {column!r}",
                     expected="probabilities between 0 and 1 for a binary task",
-                    found=f"range {low:g} to {high:g} (from the files' statistics)",
+                    found=f"range {low:g} to {high:g} (from {counted})",
                     fix="log the model's probability, not a raw margin or logit "
                     "(apply the sigmoid 1 / (1 + exp(-x)) to logits)",
                 )
@@ -505,7 +587,7 @@ def _check_statistics(
             "a binary task needs labels that are 0 or 1",
             where=f"{where}, column {cols.label!r}",
             expected="0/1 (or true/false, yes/no)",
-            found=f"values from {label['min']} to {label['max']} (from the files' statistics)",
+            found=f"values from {label['min']} to {label['max']} (from {counted})",
             fix="map the outcome to 1 (the event the model predicts, e.g. fraud) and 0; for "
             "a numeric target use task: regression",
         )

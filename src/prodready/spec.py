@@ -44,14 +44,39 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+
+
 class DataSource(_Strict):
-    """Where a data set lives: a CSV or Parquet file or a glob of them, relative to the case."""
+    """Where a data set lives: a CSV or Parquet file or a glob of them, relative to the case,
+    or a table in a Spark catalog (read through the Spark session, never copied whole)."""
 
     path: str | None = Field(
         None,
         description="CSV or Parquet file, or a glob of files with the same columns "
         "(serving_log/*.parquet; ** for sub-folders), relative to the case file",
     )
+    table: str | None = Field(
+        None,
+        description="instead of path: a table or view in the Spark catalog, e.g. "
+        "risk.card_fraud_serving (table, database.table or catalog.database.table)",
+    )
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if value is not None and not _TABLE_NAME.fullmatch(value):
+            raise ValueError(
+                f"table {value!r} is not a table name: give table, database.table or "
+                "catalog.database.table (letters, digits and _, not starting with a digit)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> DataSource:
+        if self.path is not None and self.table is not None:
+            raise ValueError("give either path (files) or table (a Spark table), not both")
+        return self
 
 
 class Columns(_Strict):

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from prodready.engine import sql as sql_module
@@ -37,13 +38,25 @@ from prodready.engine.sql import (
     SPARK,
     Progress,
     bins_table,
+    categorical_counts,
     compute_layouts,
     compute_profiles,
     is_finite,
+    label_text,
 )
 from prodready.errors import DataError, ParameterError, first_line
 
-__all__ = ["ENGINE", "layouts_from_table", "profile_table"]
+__all__ = [
+    "ENGINE",
+    "layouts_from_table",
+    "profile_table",
+    "session",
+    "table_frame",
+    "table_labels",
+    "table_sample",
+    "table_schema",
+    "table_stats",
+]
 
 ENGINE = "spark"
 _BATCH = 1 << 16
@@ -72,6 +85,28 @@ def _pyspark():
             "pyspark 4; Spark also needs Java 17 or later",
         ) from err
     return DataFrame, SparkSession
+
+
+def session(spark: Any = None) -> Any:
+    """The Spark session a case's tables are read through: ``spark`` when given, else the
+    active session (a notebook or job on a cluster has one), else a new one from the
+    environment's settings (``spark-defaults.conf``, ``PYSPARK_SUBMIT_ARGS``, ``SPARK_REMOTE``
+    for Spark Connect; local mode when nothing says otherwise)."""
+    _, session_type = _pyspark()
+    if spark is not None:
+        return spark
+    active = session_type.getActiveSession()
+    if active is not None:
+        return active
+    try:
+        return session_type.builder.appName("prodready").getOrCreate()
+    except Exception as err:  # Java missing, a cluster that does not answer, ...
+        raise ParameterError(
+            "cannot start a Spark session to read the case's tables",
+            found=first_line(err, None),
+            fix="start prodready where Spark runs (spark-submit, a cluster notebook), or set "
+            "SPARK_REMOTE or spark-defaults.conf; Spark needs Java 17 or later",
+        ) from err
 
 
 class _SparkBackend:
@@ -319,3 +354,74 @@ def profile_table(
         if by is not None:
             source["rows_without_time"] = rows["rows"] - rows["timed"]
         return ProfileSet(layouts=dict(layouts), profiles=profiles, source=source)
+
+
+# --------------------------------------------------------------------------------------------
+# A case's data in a Spark table: what the loader and the skew audit ask of it
+
+
+def table_schema(table: str, *, spark: Any = None) -> dict[str, str]:
+    """Column name -> Spark SQL type in capitals (``TIMESTAMP``, ``DOUBLE``, ``STRING``,
+    ``DECIMAL(10,2)``...) of a table or view; nothing is read but the catalog."""
+    with _SparkBackend(table, spark) as backend:
+        return {f.name: f.dataType.simpleString().upper() for f in backend.frame.schema.fields}
+
+
+def table_stats(
+    table: str, columns: Sequence[str], *, spark: Any = None
+) -> tuple[int, dict[str, dict]]:
+    """The table's rows and, per column, ``nulls``, ``min`` and ``max`` (one scan): what
+    Parquet's row-group statistics give the loader for files. Booleans have no range."""
+    with _SparkBackend(table, spark) as backend:
+        quote = SPARK.quote
+        parts = ["COUNT(*) AS total_rows"]
+        for k, name in enumerate(columns):
+            parts.append(f"COUNT(*) - COUNT({quote(name)}) AS nulls{k}")
+            if backend.schema[name] in _NUMERIC and backend.schema[name] != "BooleanType":
+                parts.append(f"MIN({quote(name)}) AS min{k}, MAX({quote(name)}) AS max{k}")
+        found = backend.query(f"SELECT {', '.join(parts)} FROM {backend.table}").to_pylist()[0]
+    stats = {
+        name: {
+            "nulls": int(found[f"nulls{k}"]),
+            "min": _number(found.get(f"min{k}")),
+            "max": _number(found.get(f"max{k}")),
+        }
+        for k, name in enumerate(columns)
+    }
+    return int(found["total_rows"]), stats
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def table_frame(table: str, *, spark: Any = None) -> pd.DataFrame:
+    """The whole table in memory (one Arrow transfer), for a case loaded without ``lazy``."""
+    with _SparkBackend(table, spark) as backend:
+        return backend.query(f"SELECT * FROM {backend.table}").to_pandas()
+
+
+def table_sample(
+    table: str, *, rows: int, sample_rows: int, seed: int, timestamp: str, spark: Any = None
+) -> pd.DataFrame:
+    """A uniform random sample of ``sample_rows`` rows of a table of ``rows`` rows (all rows
+    when it is no larger), in time order: Spark draws it as the ``sample_rows`` rows with the
+    smallest ``rand(seed)`` (a top-k per partition, then merged: the table is never sorted),
+    so it is the same sample at every run on the same table."""
+    with _SparkBackend(table, spark) as backend:
+        query = f"SELECT * FROM {backend.table}"
+        if rows > sample_rows:
+            query += f" ORDER BY rand({int(seed)}) LIMIT {int(sample_rows)}"
+        frame = backend.query(query).to_pandas()
+    return frame.sort_values(timestamp, kind="stable", ignore_index=True)
+
+
+def table_labels(table: str, columns: Sequence[str], *, spark: Any = None) -> dict[str, list[str]]:
+    """The distinct labels of each categorical column, as the loader's text
+    (:func:`~prodready.engine.sql.label_text`)."""
+    out: dict[str, list[str]] = {}
+    with _SparkBackend(table, spark) as backend:
+        for name, counts in categorical_counts(backend, list(columns), None):
+            text, missing = label_text(counts.column("label"))
+            out[name] = sorted(set(text[~missing].tolist()))
+    return out

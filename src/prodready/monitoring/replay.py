@@ -780,7 +780,8 @@ def _stuck_shares(case: Case, rows: pd.DataFrame, columns) -> dict[str, float]:
 
 
 def _serving_log(case: Case, stream: bool | None):
-    """The serving log to stream from, or None to replay ``case.serving`` in memory."""
+    """The serving log to stream from (its files, or the Spark table the case names), or None
+    to replay ``case.serving`` in memory."""
     source = getattr(case, "serving_source", None)
     if stream is None:
         stream = source is not None
@@ -797,10 +798,19 @@ def _serving_log(case: Case, stream: bool | None):
                 "stream=False needs the whole serving log in memory, but this case holds only "
                 f"a sample of it ({source.sample_rows:,} of {source.rows:,} rows)",
                 where="stream",
-                fix="leave stream out (the replay then reads the log from its files), or load "
-                "the case with load_case(path) to hold the whole log",
+                fix="leave stream out (the replay then reads the log from its files or table), "
+                "or load the case with load_case(path) to hold the whole log",
             )
         return None
+    if source is not None and source.table is not None:
+        from prodready.monitoring.stream_spark import open_table_log
+
+        return open_table_log(
+            source.table,
+            timestamp=case.columns.timestamp,
+            source=f"{case.name}, serving log",
+            order_by=[case.columns.id] if case.columns.id else [],
+        )
     files = tuple(source.files) if source is not None else case.data_files("serving")
     if not files:
         raise ParameterError(

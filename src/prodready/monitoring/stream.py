@@ -29,7 +29,7 @@ Either way memory holds one span (``chunk_days`` days) plus a buffer, never the 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,26 +124,11 @@ class ServingLog:
         stays the same on a busier log). A span without traffic comes with an empty frame."""
         first = self.first_day if first_day is None else first_day
         last = self.last_day if last_day is None else last_day
-        columns = list(dict.fromkeys([self.timestamp, *columns]))
-        empty = prepare(pd.DataFrame({c: pd.Series([], dtype=object) for c in columns}))
-        pending: list[pd.DataFrame] = []
-        lo = first
-        for complete, frame in self._sorted(columns, prepare, first, last):
-            if frame is not None and len(frame):
-                pending.append(frame)
-            while lo <= last:
-                hi = min(lo + chunk_days, last + 1)
-                if complete is not None and hi > complete:
-                    # days still to come; the complete ones go on early if they are many rows
-                    # (every pending row is of a day up to ``complete``)
-                    if complete <= lo or sum(len(f) for f in pending) < MAX_SPAN_ROWS:
-                        break
-                    hi = complete
-                taken = _take(pending, self.timestamp, hi)
-                yield lo, hi, empty if taken is None else taken
-                lo = hi
-            if lo > last:
-                return
+        columns = span_columns(self.timestamp, columns)
+        pieces = self._sorted(columns, prepare, first, last)
+        yield from assemble_spans(
+            pieces, self.timestamp, empty_span(columns, prepare), first, last, chunk_days
+        )
 
     # -- reading ------------------------------------------------------------------------------
     def _sorted(self, columns, prepare, first: int, last: int):
@@ -287,6 +272,51 @@ class ServingLog:
             f"DESCRIBE SELECT {_ident(self.timestamp)} FROM {table}", {"files": files}
         ).fetchall()
         return str(described[0][1]).upper().startswith("TIMESTAMP")
+
+
+def span_columns(timestamp: str, columns: Sequence[str]) -> list[str]:
+    """The columns a span holds: the timestamp first, then ``columns``, each once."""
+    return list(dict.fromkeys([timestamp, *columns]))
+
+
+def empty_span(
+    columns: Sequence[str], prepare: Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame:
+    """The frame of a span without traffic: no rows, the prepared columns' types."""
+    return prepare(pd.DataFrame({c: pd.Series([], dtype=object) for c in columns}))
+
+
+def assemble_spans(
+    pieces: Iterable[tuple[int | None, pd.DataFrame | None]],
+    timestamp: str,
+    empty: pd.DataFrame,
+    first: int,
+    last: int,
+    chunk_days: int,
+) -> Iterator[tuple[int, int, pd.DataFrame]]:
+    """The spans of :meth:`ServingLog.spans` from a reader's ``(complete, frame)`` pieces:
+    ``frame`` the next rows in time order (prepared, or None), every day before ``complete``
+    read in full (``None`` at the end). A span is handed on once its ``chunk_days`` days are
+    complete, or earlier, with the complete days only, once more than :data:`MAX_SPAN_ROWS`
+    rows wait. Shared by every way of reading the log, so they all cut spans alike."""
+    pending: list[pd.DataFrame] = []
+    lo = first
+    for complete, frame in pieces:
+        if frame is not None and len(frame):
+            pending.append(frame)
+        while lo <= last:
+            hi = min(lo + chunk_days, last + 1)
+            if complete is not None and hi > complete:
+                # days still to come; the complete ones go on early if they are many rows
+                # (every pending row is of a day up to ``complete``)
+                if complete <= lo or sum(len(f) for f in pending) < MAX_SPAN_ROWS:
+                    break
+                hi = complete
+            taken = _take(pending, timestamp, hi)
+            yield lo, hi, empty if taken is None else taken
+            lo = hi
+        if lo > last:
+            return
 
 
 def open_log(files: Sequence[Path], *, timestamp: str, source: str) -> ServingLog:

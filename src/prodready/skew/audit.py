@@ -179,15 +179,17 @@ def _serving_note(case: Case) -> str:
     source = case.serving_source
     if source is None:
         return ""
-    on_disk = f"{source.rows:,} serving rows in {len(source.files):,} file(s)"
+    on_disk = f"{source.rows:,} serving rows in {source.where}"
     training = case.training_source
     if training is not None:
-        on_disk += f", {training.rows:,} training rows in {len(training.files):,} file(s)"
+        on_disk += f", {training.rows:,} training rows in {training.where}"
+    places = {"in Spark" if s.table else "on disk" for s in (source, training) if s is not None}
+    stays = " and ".join(sorted(places))
     held = sampled(training, source)
     if not held:
-        return f"The data stays on disk ({on_disk}); every part of the audit used all of its rows."
+        return f"The data stays {stays} ({on_disk}); every part of the audit used all of its rows."
     return (
-        f"The data stays on disk ({on_disk}): distribution skew, missing rates and row-level "
+        f"The data stays {stays} ({on_disk}): distribution skew, missing rates and row-level "
         f"skew use every row; the metric gap and the leakage probe run on {held}."
     )
 

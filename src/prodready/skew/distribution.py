@@ -279,14 +279,16 @@ def drift_from_files(case: Case, *, progress=None) -> dict[str, FeatureDrift]:
 
     The training data gives the layouts and the reference profiles
     (:func:`prodready.skew.reference.training_reference`: from the frame, or from every row of
-    the training files with DuckDB when only a sample of them is in memory); DuckDB profiles
-    every row of the serving files per calendar month (UTC) of the timestamp
-    (``duckdb_engine.profile_files``); the whole log is the merge of its months.
+    the training files when only a sample of them is in memory); every row of the serving
+    files is profiled per calendar month (UTC) of the timestamp (Parquet with pyarrow, batch by
+    batch: ``arrow_engine.profile_parquet``; CSV with ``duckdb_engine.profile_files``; a Spark
+    table by Spark); the whole log is the merge of its months.
     Numeric features: :func:`~prodready.stats.drift.numeric_drift_from_profiles` (the binned
     path of :func:`numeric_drift`, which the in-memory audit also takes beyond 200,000 values);
     by month, PSI and Jensen-Shannon from the decile counts (as :func:`numeric_shift`).
     Categorical features: :func:`categorical_drift_from_profiles` on the training labels plus
-    the labels only serving has (listed by one small query per feature), so each unseen label
+    the labels only serving has (``arrow_engine.file_labels``; CSV: one small DuckDB query per
+    feature), so each unseen label
     counts apart, as in :func:`categorical_drift`. Missing rates come from the profiles' counts.
 
     Two steps, usable apart: :func:`profile_sides` (the profiles of both data sets, what a team
@@ -327,16 +329,22 @@ class ProfiledSides:
 
 def profile_sides(case: Case, *, progress=None) -> ProfiledSides:
     """The profiles :func:`drift_from_files` compares: from the files when the serving log stays
-    on disk (``case.serving_source``), else from the frames in memory (numpy engine).
+    on disk (``case.serving_source``), computed by Spark when it is a Spark table
+    (``serving_source.table``), else from the frames in memory (numpy engine).
     ``progress(fraction, message)`` is told as the training data and the serving log are
     profiled (each serving file, on disk)."""
     from prodready.skew.reference import training_data_columns, training_reference
 
     source = case.serving_source
-    if source is not None:
-        from prodready.engine.rows_sql import serving_schema
+    table = source.table if source is not None else None
+    if table is not None:
+        from prodready.engine.spark_engine import table_schema
 
-        schema = serving_schema(source.files)
+        schema = table_schema(table)
+    elif source is not None:
+        from prodready.engine.arrow_engine import file_columns
+
+        schema = file_columns(source.files)  # names only (Parquet footers; no DuckDB to open)
     else:
         schema = frozenset(case.serving.columns)
     training_columns = training_data_columns(case)
@@ -369,10 +377,14 @@ def profile_sides(case: Case, *, progress=None) -> ProfiledSides:
             )
     layouts = dict(reference.layouts)
     categorical = [n for n in categorical if n in layouts]
-    if source is not None:
-        from prodready.engine.rows_sql import serving_labels
+    if table is not None:
+        from prodready.engine.spark_engine import table_labels
 
-        unseen = serving_labels(source.files, categorical) if categorical else {}
+        unseen = table_labels(table, categorical) if categorical else {}
+    elif source is not None:
+        from prodready.engine.arrow_engine import file_labels
+
+        unseen = file_labels(source.files, categorical) if categorical else {}
     else:
         unseen = {n: list(labels_as_text(case.serving[n])[0].index) for n in categorical}
     for name in categorical:
@@ -385,7 +397,9 @@ def profile_sides(case: Case, *, progress=None) -> ProfiledSides:
     serving = None
     if layouts:
         timestamp = case.columns.timestamp
-        if source is not None:
+        if table is not None:
+            serving = _table_months(table, layouts, timestamp, progress)
+        elif source is not None:
             serving = _serving_months(source.files, layouts, timestamp, progress)
         else:
             from prodready.engine import profile_frame
@@ -475,12 +489,23 @@ def _on_layout(profile, layout):
     return replace(profile, layout=layout, counts=counts)
 
 
+def _table_months(table: str, layouts, timestamp: str, progress) -> ProfileSet:
+    """Profiles of every row of a serving Spark table per calendar month (UTC), computed by
+    Spark (``spark_engine.profile_table``): only the counts come to the driver."""
+    from prodready.engine.spark_engine import profile_table
+
+    def told(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(0.4 + 0.6 * fraction, f"serving table, {message}")
+
+    return profile_table(table, layouts, by=timestamp, freq="MS", progress=told)
+
+
 def _serving_months(files, layouts, timestamp: str, progress) -> ProfileSet:
     """Profiles of every serving row per calendar month: Parquet batch by batch (pyarrow,
     counted by numpy), CSV through DuckDB in batches of files."""
     from prodready.data.readers import table_format
     from prodready.engine.arrow_engine import profile_parquet
-    from prodready.engine.duckdb_engine import profile_files
 
     def told(fraction: float, message: str) -> None:
         if progress is not None:
@@ -488,6 +513,7 @@ def _serving_months(files, layouts, timestamp: str, progress) -> ProfileSet:
 
     if table_format(str(files[0])) == "parquet":
         return profile_parquet(files, layouts, by=timestamp, freq="MS", progress=told)
+    from prodready.engine.duckdb_engine import profile_files  # CSV only: its import costs
     months = None
     groups = file_batches(files)
     for number, batch in enumerate(groups):

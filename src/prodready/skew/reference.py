@@ -59,6 +59,9 @@ class TrainingReference:
 def training_reference(case: Case, numeric: list[str], categorical: list[str]) -> TrainingReference:
     """The reference for the listed features (those in both data sets; the caller checks the
     serving side). Numeric and categorical as the case declares them."""
+    table = training_table(case)
+    if table is not None:
+        return _from_table(table, numeric, categorical)
     files = training_files(case)
     if files:
         return _from_files(files, numeric, categorical)
@@ -68,15 +71,28 @@ def training_reference(case: Case, numeric: list[str], categorical: list[str]) -
 def training_files(case: Case) -> list[Path] | None:
     """The training files to read every row from, when only a sample of them is in memory."""
     source = case.training_source
-    return list(source.files) if source is not None and source.is_sample else None
+    if source is None or not source.is_sample or source.table is not None:
+        return None
+    return list(source.files)
+
+
+def training_table(case: Case) -> str | None:
+    """The Spark table to read every training row from, when only a sample is in memory."""
+    source = case.training_source
+    return source.table if source is not None and source.is_sample else None
 
 
 def training_data_columns(case: Case) -> frozenset[str]:
-    """The training data's columns: the files' when only a sample of them is in memory."""
-    from prodready.engine.rows_sql import serving_schema
+    """The training data's columns: the files' or table's when only a sample is in memory."""
+    from prodready.engine.arrow_engine import file_columns
 
+    table = training_table(case)
+    if table is not None:
+        from prodready.engine.spark_engine import table_schema
+
+        return frozenset(table_schema(table))
     files = training_files(case)
-    return frozenset(serving_schema(files) if files else case.training.columns)
+    return frozenset(file_columns(files) if files else case.training.columns)
 
 
 def degenerate_note(kind: str, value: object) -> str:
@@ -121,16 +137,24 @@ def _from_files(files: list[Path], numeric: list[str], categorical: list[str]) -
     """Every training row, the frame never loaded: Parquet batch by batch (pyarrow, counted
     by numpy), CSV through DuckDB. The layouts equal those of the frame, bit for bit."""
     from prodready.data.readers import columnar, table_format
+    from prodready.engine.arrow_engine import file_columns
     from prodready.engine.rows_sql import serving_schema
 
-    schema = serving_schema(files)
     if table_format(str(files[0])) == "parquet":
+        schema = file_columns(files)
         missing, layouts, profiles, problems = _parquet_side(files, numeric, categorical)
     else:
+        schema = serving_schema(files)
         with columnar(files) as copied:  # one CSV parse for the scans of every column
             missing, layouts, profiles, problems = _duckdb_side(
                 copied, schema, numeric, categorical
             )
+    degenerate = _degenerate(layouts, profiles, numeric)
+    return TrainingReference(frozenset(schema), missing, layouts, profiles, problems, degenerate)
+
+
+def _degenerate(layouts, profiles, numeric: list[str]) -> dict[str, str]:
+    """The notes of features with a single training value, read from their profiles."""
     degenerate: dict[str, str] = {}
     for name in layouts:
         profile = profiles.column(name)  # type: ignore[union-attr]
@@ -142,6 +166,45 @@ def _from_files(files: list[Path], numeric: list[str], categorical: list[str]) -
             if profile.other == 0 and seen.size == 1:
                 label = profile.layout.categories[int(seen[0])]
                 degenerate[name] = degenerate_note("categorical", label)
+    return degenerate
+
+
+def _from_table(table: str, numeric: list[str], categorical: list[str]) -> TrainingReference:
+    """Every training row of a Spark table, never brought to the driver whole: missing counts
+    in one scan, the layouts (``spark_engine.layouts_from_table``: bit for bit the frame's)
+    and the profiles on them (``profile_table``). A column whose layout fails (no finite
+    value...) is retried alone so the others keep theirs."""
+    from prodready.engine.spark_engine import (
+        layouts_from_table,
+        profile_table,
+        table_schema,
+        table_stats,
+    )
+
+    schema = table_schema(table)
+    names = [*numeric, *categorical]
+    rows, stats = table_stats(table, names)
+    missing = {n: (stats[n]["nulls"] / rows if rows else float("nan")) for n in names}
+    problems = {n: "empty on every training row" for n in names if stats[n]["nulls"] == rows}
+    usable_numeric = [n for n in numeric if n not in problems]
+    usable_categorical = [n for n in categorical if n not in problems]
+    layouts: dict[str, Layout] = {}
+    try:
+        layouts = layouts_from_table(table, usable_numeric, usable_categorical)
+    except ProdreadyError:
+        for name in [*usable_numeric, *usable_categorical]:
+            one = ([name], []) if name in numeric else ([], [name])
+            try:
+                layouts |= layouts_from_table(table, *one)
+            except ProdreadyError as err:
+                problems[name] = err.problem
+    profiles = profile_table(table, layouts) if layouts else None
+    if profiles is not None:  # NaN is missing too, which a null count does not see
+        for name in layouts:
+            profile = profiles.column(name)
+            missing[name] = profile.missing / profile.total if profile.total else float("nan")
+    layouts = {n: layouts[n] for n in names if n in layouts}  # the case's order
+    degenerate = _degenerate(layouts, profiles, numeric)
     return TrainingReference(frozenset(schema), missing, layouts, profiles, problems, degenerate)
 
 

@@ -186,24 +186,35 @@ def _row_skew_files(
 ) -> RowSkew | None:
     """:func:`row_skew` of a case whose serving log stays on disk: DuckDB joins the training
     data (the frame, or every row of its files when only a sample of them is in memory) with
-    every serving row on the id (:mod:`prodready.engine.rows_sql`); the counts and
+    every serving row on the id (:mod:`prodready.engine.rows_sql`), Spark when either data
+    set is a Spark table (:mod:`prodready.engine.rows_spark`); the counts and
     ratios follow the same rules, the examples and the scatter pairs are picked by a hash of
     the id and ``seed`` (up to :data:`MAX_PAIRS` pairs per feature)."""
     from prodready.engine.rows_sql import compare_rows, serving_schema
-    from prodready.skew.reference import training_data_columns, training_files
+    from prodready.skew.reference import training_data_columns, training_files, training_table
 
     id_column = case.columns.id
     files = case.serving_source.files
-    schema = serving_schema(files)
+    table = case.serving_source.table
+    if table is not None:
+        from prodready.engine.spark_engine import table_schema
+
+        schema = table_schema(table)
+    else:
+        schema = serving_schema(files)
     in_training = training_data_columns(case)
     if not id_column or id_column not in in_training or id_column not in schema:
         return None
     compared = [
         (f.name, f.type) for f in case.features if f.name in in_training and f.name in schema
     ]
-    found = compare_rows(
-        training_files(case) or case.training,
-        files,
+    join = compare_rows
+    training = training_table(case) or training_files(case) or case.training
+    if table is not None or training_table(case) is not None:  # a side in Spark: Spark joins
+        from prodready.engine.rows_spark import compare_rows_spark as join
+    found = join(
+        training,
+        table or files,
         id_column=id_column,
         timestamp=case.columns.timestamp,
         features=compared,

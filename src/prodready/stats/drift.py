@@ -109,6 +109,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.special
 import scipy.stats
 from scipy.spatial.distance import jensenshannon
 
@@ -685,6 +686,25 @@ class CategoricalReference:
         return cls(counts=counts, n=int(counts.sum()))
 
 
+def _chi2_pvalue(r: np.ndarray, c: np.ndarray) -> float:
+    """``scipy.stats.chi2_contingency(np.vstack((r, c))).pvalue`` for two count vectors of
+    k >= 2 categories, each category counted on some side: the same operations on the same
+    floats (expected counts from the margins, Yates' correction when k = 2, Pearson's sum,
+    ``scipy.special.chdtrc``), without the array-API dispatch around them: 0.05 ms a call
+    instead of 0.8 (an audit of 12 features over 6 months makes 21 calls, one after another)."""
+    observed = np.vstack((r, c))
+    table = observed.astype(np.float64)
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    if np.any(expected == 0):  # scipy's own message for an empty category
+        return float(scipy.stats.chi2_contingency(observed).pvalue)
+    dof = expected.size - sum(expected.shape) + expected.ndim - 1
+    if dof == 1:  # Yates' correction, never more than the difference (scipy gh-13875)
+        diff = expected - observed
+        observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
+    terms = (observed.astype(np.float64).ravel() - expected.ravel()) ** 2 / expected.ravel()
+    return float(scipy.special.chdtrc(float(dof), np.sum(terms)))
+
+
 def categorical_drift(reference, current) -> CategoricalDrift:
     """Compare a categorical current sample with a reference sample (array-likes of labels, or a
     :class:`CategoricalReference`). Missing values (None, NaN, pandas NA) are dropped. See the
@@ -698,10 +718,7 @@ def categorical_drift(reference, current) -> CategoricalDrift:
     r = ref_counts.reindex(categories, fill_value=0).to_numpy(dtype=np.int64)
     c = cur_counts.reindex(categories, fill_value=0).to_numpy(dtype=np.int64)
     p, q = _shares(r), _shares(c)
-    if categories.size > 1:
-        chi2_pvalue = float(scipy.stats.chi2_contingency(np.vstack((r, c))).pvalue)
-    else:
-        chi2_pvalue = math.nan
+    chi2_pvalue = _chi2_pvalue(r, c) if categories.size > 1 else math.nan
     n2 = int(c.sum())
     return CategoricalDrift(
         psi=_psi(p, q),
@@ -734,10 +751,7 @@ def categorical_drift_from_profiles(
     present = (r + c) > 0
     r, c = r[present], c[present]
     p, q = _shares(r), _shares(c)
-    if r.size > 1:
-        chi2_pvalue = float(scipy.stats.chi2_contingency(np.vstack((r, c))).pvalue)
-    else:
-        chi2_pvalue = math.nan
+    chi2_pvalue = _chi2_pvalue(r, c) if r.size > 1 else math.nan
     n2 = int(c.sum())
     return CategoricalDrift(
         psi=_psi(p, q),
