@@ -569,7 +569,7 @@ def main() -> None:
     np.seterr(all="ignore")
 
     if args.peers_only:  # ours at the peers' size and the peers, in one run: their section
-        sizes = []
+        sizes, counts = [], []
         at, _ = rows_sweep([args.peers_at], args.data_dir, given, args.generate, args.repeat)
         _peers_section(at, args, load_start)
     if sizes:
