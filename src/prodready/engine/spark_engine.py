@@ -21,6 +21,7 @@ from a sample (or with the DuckDB engine from exported files) and save them with
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -56,6 +57,7 @@ __all__ = [
     "table_sample",
     "table_schema",
     "table_stats",
+    "utc_session",
 ]
 
 ENGINE = "spark"
@@ -109,6 +111,24 @@ def session(spark: Any = None) -> Any:
         ) from err
 
 
+_ZONE = "spark.sql.session.timeZone"
+
+
+@contextlib.contextmanager
+def utc_session(spark: Any) -> Iterator[None]:
+    """Spark's session time zone UTC within (months and days are UTC ones), the caller's
+    again after (unset again when it was unset)."""
+    zone = spark.conf.get(_ZONE, None)
+    spark.conf.set(_ZONE, "UTC")
+    try:
+        yield
+    finally:
+        if zone is None:
+            spark.conf.unset(_ZONE)
+        else:
+            spark.conf.set(_ZONE, zone)
+
+
 class _SparkBackend:
     dialect = SPARK
 
@@ -148,8 +168,8 @@ class _SparkBackend:
         self.frame = frame
         self.table = f"prodready_{uuid.uuid4().hex}"
         self._views = [self.table]
-        self._zone = spark.conf.get("spark.sql.session.timeZone")
-        spark.conf.set("spark.sql.session.timeZone", "UTC")
+        self._utc = utc_session(spark)
+        self._utc.__enter__()
         frame.createOrReplaceTempView(self.table)
         self.schema = {f.name: type(f.dataType).__name__ for f in frame.schema.fields}
 
@@ -287,10 +307,7 @@ class _SparkBackend:
     def close(self) -> None:
         for name in self._views:
             self.spark.catalog.dropTempView(name)
-        if self._zone is None:
-            self.spark.conf.unset("spark.sql.session.timeZone")
-        else:
-            self.spark.conf.set("spark.sql.session.timeZone", self._zone)
+        self._utc.__exit__(None, None, None)
 
     def __enter__(self) -> _SparkBackend:
         return self

@@ -29,7 +29,6 @@ still bit for bit the same: adding two values in the other order rarely changes 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from prodready.engine.spark_engine import utc_session
 from prodready.errors import DataError, first_line
 from prodready.monitoring import stream
 from prodready.monitoring.stream import (
@@ -51,7 +51,6 @@ from prodready.monitoring.stream import (
 
 __all__ = ["SparkTableLog", "open_table_log", "plan_spans"]
 
-_ZONE = "spark.sql.session.timeZone"
 # Spark types of a time column -> the expression that reads it as a Spark TIMESTAMP (an instant)
 _TIME_TYPES = {
     "TimestampType": "{c}",
@@ -126,7 +125,7 @@ class SparkTableLog:
         time = self._time
         within = f"{time} >= timestamp_micros({start}) AND {time} < timestamp_micros({end})"
         order = [F.expr(time), *(F.expr(_quote(c)) for c in self.order_by)]
-        with _utc(self._spark):
+        with utc_session(self._spark):
             try:
                 query = (
                     self._spark.table(self.table)
@@ -217,7 +216,7 @@ def open_table_log(
             fix="name the log's id column in the case (columns: {id: COLUMN}), or leave it out",
         )
     time = _TIME_TYPES[kinds[timestamp]].format(c=_quote(timestamp))
-    with _utc(spark):
+    with utc_session(spark):
         try:
             counts = (
                 frame.select(F.expr(time).alias("t"))
@@ -299,20 +298,6 @@ def _spark_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # Spark Connect without py4j
         return errors
     return (*errors, Py4JError)
-
-
-@contextmanager
-def _utc(spark: Any) -> Iterator[None]:
-    """Spark's session time zone UTC within, the caller's again after."""
-    zone = spark.conf.get(_ZONE, None)
-    spark.conf.set(_ZONE, "UTC")
-    try:
-        yield
-    finally:
-        if zone is None:
-            spark.conf.unset(_ZONE)
-        else:
-            spark.conf.set(_ZONE, zone)
 
 
 def _canonical_times(table: pa.Table, schema: Any) -> pa.Table:
