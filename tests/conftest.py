@@ -5,7 +5,8 @@ binaries (installed by scripts/test) run ``initdb`` in a temporary folder and ``
 the server on a free loopback port, with its socket in that folder; it is stopped and removed at
 the end. ``store_url`` (and ``new_store_url`` for more) gives each test a fresh database: a
 SQLite file, or a new PostgreSQL database on that server (every store test runs on both).
-The terminal summary lists the fuzz tests' input counts, also under xdist.
+The terminal summary lists the fuzz tests' input counts, also under xdist. Under xdist, every
+test file whose name contains "spark" runs on the same worker (:class:`OneSparkWorker`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 PG_ENV = "PRODREADY_TEST_PG_URL"
 PG_USER = "postgres"
@@ -142,6 +144,23 @@ def new_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[]
 def store_url(new_store_url: Callable[[], str]) -> str:
     """The URL of a fresh, empty store database (every store test runs on both backends)."""
     return new_store_url()
+
+
+class OneSparkWorker(LoadFileScheduling):
+    """Whole test files per worker, as ``--dist loadfile``, except that the files named
+    ``*spark*`` form one work unit. Starting Spark's JVM is most of a Spark test file's time
+    (over a minute when three workers start one each at once), so one worker starts one session
+    for all of them. xdist's ``loadgroup`` marks would say the same, but they are not honoured
+    when set per module or from a conftest (pytest-dev/pytest-xdist#1295, #1253)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = super()._split_scope(nodeid)
+        return "spark test files" if "spark" in Path(path).name else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """xdist's hook for a scheduler: :class:`OneSparkWorker` in place of ``--dist loadfile``."""
+    return OneSparkWorker(config, log) if config.getvalue("dist") == "loadfile" else None
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
