@@ -839,6 +839,16 @@ def show_error(error: ProdreadyError | str) -> None:
     st.error(str(error).replace("\n", "  \n"), icon=":material/error:")
 
 
+TILES_CSS = Path(__file__).with_name("tiles.css")  # fixed rules, no user text
+
+
+def tile_style() -> None:
+    """The app's one style sheet (``tiles.css``): tiles show whole values and labels at laptop
+    size instead of Streamlit's ellipsis. ``st.html`` adds a style-only file without taking
+    room on the page."""
+    st.html(TILES_CSS)
+
+
 def intro(text: str) -> None:
     """The one sentence under a page title that says what the page tells you. The text is
     escaped (callers pass fixed text; escaping keeps it so should one ever pass user text)."""

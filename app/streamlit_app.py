@@ -25,6 +25,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 access_gate.require_password()  # nothing below runs until the app password, when one is set
+app_state.tile_style()
 
 PAGES = [
     st.Page(

@@ -80,6 +80,12 @@ plots => plots.map(gd => {
 """
 
 
+# each tile's label and value whose text is wider than its box (Streamlit cuts it with "…")
+_CUT_TILES = """
+boxes => boxes.filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.innerText)
+"""
+
+
 # -- the server --------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
@@ -302,7 +308,8 @@ def set_number(page, label: str, value: float | int) -> None:
 # -- the checks every page passes --------------------------------------------------------------
 def check_page(page, charts: int) -> list[dict]:
     """The page has finished drawing its ``charts`` plotly charts, shows no traceback and no
-    error box, and no chart is empty; returns each chart's title, traces and marks."""
+    error box, no chart is empty and no tile cuts its value or label short (app/tiles.css);
+    returns each chart's title, traces and marks."""
     from playwright.sync_api import expect
 
     wait_idle(page)
@@ -316,6 +323,9 @@ def check_page(page, charts: int) -> list[dict]:
     drawn = page.locator(".js-plotly-plot").evaluate_all(_CHART_MARKS)
     empty = [d["title"] or f"chart {i + 1}" for i, d in enumerate(drawn) if d["marks"] == 0]
     assert not empty, f"empty charts on {page.url}: {empty}"
+    cut = page.locator('[data-testid="stMetric"] [data-testid="stMarkdownContainer"]')
+    cut = cut.evaluate_all(_CUT_TILES)
+    assert not cut, f"tiles cut short on {page.url}: {cut}"
     return drawn
 
 

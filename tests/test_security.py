@@ -313,7 +313,9 @@ def test_pyarrow_cannot_be_an_unpickling_version():
 
 # -- raw HTML carries no user text -----------------------------------------------------------------
 # Functions of app/ allowed to write raw HTML, each with the rule its callers must keep.
-HTML_HELPERS = {"intro"}  # app_state.intro: the page's fixed one-sentence introduction
+# app_state.intro: the page's fixed one-sentence introduction; app_state.tile_style: the fixed
+# style sheet app/tiles.css
+HTML_HELPERS = {"intro", "tile_style"}
 
 
 def _raw_html_sites() -> list[tuple[str, str]]:
