@@ -1,4 +1,5 @@
-"""The workshop journeys in a real browser, part 1: the Case, Overview and Skew audit pages.
+"""The workshop journeys in a real browser, part 1: the Case, Overview, Skew audit and Audit from
+profiles pages.
 
 Each journey opens its page in a fresh session (the sample case loads by default), waits for the
 audit, checks the numbers shown against the package's own result, changes one control and checks
@@ -13,6 +14,7 @@ Set ``PRODREADY_SCREENSHOT=docs/screenshot.png`` to also save the Case page for 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from browser_support import (
     check_page,
     choose,
     chromium_fixture,  # noqa: F401  (fixture `chromium`)
+    download,
     download_figure,
     download_table,
     expect_metric,
@@ -49,6 +52,7 @@ def expected():
     """The package's own results on the bundled samples, as the app computes them (seed 0)."""
     from prodready import samples, skew
     from prodready.overview import overview
+    from prodready.skew import profiles
 
     case = samples.load("card_fraud")
     other = samples.load(OTHER_SAMPLE)
@@ -56,6 +60,7 @@ def expected():
         "case": case,
         "overview": overview(case, seed=0),
         "skew": skew.audit(case, seed=0),
+        "profiles": profiles.audit_profiles(profiles.case_profiles(case)),
         "other": other,
         "other_overview": overview(other, seed=0),
     }
@@ -228,3 +233,67 @@ def test_skew_page_journey(app, chromium, artefacts, expected, size):
     expect_metric(page, "Rows that differ", f"{shared[other]:.1%}")
     check_page(page, charts=_skew_charts(result, other))
     screenshot(page, artefacts, tag + other)
+
+
+@SIZES
+def test_profiles_page_journey(app, chromium, artefacts, expected, size, tmp_path):
+    """The team's half (download the case's profiles file) and the consultant's (audit that
+    file without the data); a file that is not a profiles file gets one message."""
+    from playwright.sync_api import expect
+
+    from prodready.skew import profiles
+
+    result = expected["profiles"]
+    frame = result.to_frame()
+    page = open_page(chromium, f"{app.url}/profiles", size)
+    tag = f"profiles_{size_name(size)}_"
+    sent = download(
+        page,
+        re.compile(f"^Download the profiles of {expected['case'].name}"),
+        artefacts,
+        prefix=tag,
+    )
+    made = profiles.audit_profiles(profiles.load_case_profiles(sent))  # the file holds this case
+    assert made.to_frame().equals(frame)
+
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploader.set_input_files(str(sent))
+    flagged = frame["severity"].isin(["high", "medium"]).sum()
+    expect_metric(page, "Features to fix", f"{flagged} of {len(frame)}")
+    expect_metric(page, "Training rows", f"{result.training_rows:,}")
+    expect_metric(page, "Serving rows", f"{result.serving_rows:,}")
+    check_page(page, charts=1)  # the most severe feature's skew per serving month
+    screenshot(page, artefacts, tag + "audit")
+    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
+        return
+
+    table = download_table(
+        page, artefacts, "card_fraud_detection_profiles_features.csv", prefix=tag
+    )
+    assert list(table["feature"]) == [str(f) for f in frame.index]
+    assert table["psi"].tolist() == pytest.approx(frame["psi"].tolist(), nan_ok=True)
+    # the drill-down opens on the most severe feature; another one picked shows its own months
+    for n, feature in enumerate(str(f) for f in frame.index[:2]):
+        if n:
+            choose(page, "Feature", f"{feature} · {frame.loc[feature, 'severity']}")
+            check_page(page, charts=1)
+        download_figure(
+            page,
+            artefacts,
+            f"card_fraud_detection_{feature}_psi_by_month.html",
+            headline(charts.psi_by_month(result, feature)),
+            prefix=tag,
+        )
+    screenshot(page, artefacts, tag + feature)
+
+    # a file that is not a profiles file: one message saying what to do, no audit, no traceback
+    notes = tmp_path / "notes.json"
+    notes.write_text("these are not profiles", encoding="utf-8")
+    uploader.set_input_files(str(notes))
+    error = page.locator('[data-testid="stAlertContentError"]')
+    expect(error).to_have_count(1)
+    expect(error).to_contain_text("notes.json: is not a prodready case profiles file")
+    expect(error).to_contain_text("How to fix")
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    screenshot(page, artefacts, tag + "not_a_profiles_file")

@@ -52,9 +52,9 @@ else:
         made = _profiles_file(st.session_state.get(state.CASE_KEY) or f"id:{id(case)}", case)
     except ProdreadyError as error:
         state.show_error(error)
-    else:
+    else:  # its size in kB (1,000 bytes), as the uploader below shows a file's
         st.download_button(
-            f"Download the profiles of {case.name} ({len(made) / 1024:,.0f} KB)",
+            f"Download the profiles of {case.name} ({len(made) / 1000:,.0f} kB)",
             data=made,
             file_name=f"{state.slug(case.name)}_profiles.json.gz",
             mime="application/gzip",

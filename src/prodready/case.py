@@ -459,7 +459,12 @@ def _table_side(
     from prodready.engine import spark_engine
 
     where = f"{role}.table {table!r}"
-    types = spark_engine.table_schema(table)
+    try:
+        types = spark_engine.table_schema(table)
+    except DataError as err:  # say which entry of the case file names the table
+        raise DataError(
+            err.problem, where=where, expected=err.expected, found=err.found, fix=err.fix
+        ) from None
     called = f"Spark table {table}"
     _require_columns(pd.DataFrame(columns=list(types)), spec, role, _Where(called, pd.DataFrame()))
     if not lazy:

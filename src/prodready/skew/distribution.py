@@ -514,6 +514,7 @@ def _serving_months(files, layouts, timestamp: str, progress) -> ProfileSet:
     if table_format(str(files[0])) == "parquet":
         return profile_parquet(files, layouts, by=timestamp, freq="MS", progress=told)
     from prodready.engine.duckdb_engine import profile_files  # CSV only: its import costs
+
     months = None
     groups = file_batches(files)
     for number, batch in enumerate(groups):
