@@ -168,7 +168,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     the ``record_property`` values travel with each report to the main process."""
     for report in terminalreporter.stats.get("passed", []):
         for name, value in report.user_properties:
-            if name in ("fuzzed_inputs", "fuzzed_uploads"):
+            if name in ("fuzzed_inputs", "fuzzed_uploads", "fuzzed_profiles"):
                 terminalreporter.write_line(f"{report.nodeid}: {name} = {value}")
 
 

@@ -273,3 +273,6 @@ def test_foreign_and_broken_files_get_one_clear_message(saved, tmp_path):
         load_case_profiles(tmp_path / "absent.json.gz")
     with pytest.raises(DataError, match=r"upload\.json: is not a prodready"):
         read_case_profiles(b"{}", where="upload.json")
+    # saved again by a Windows editor: a BOM before the JSON is read as any other file
+    plain = case_profiles_bytes(made, compress=False)
+    assert read_case_profiles(b"\xef\xbb\xbf" + plain).to_dict() == made.to_dict()

@@ -103,7 +103,7 @@ def parse_document(
     try:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-        document = json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8-sig"))  # a BOM: saved by a Windows editor
     except (OSError, EOFError, UnicodeDecodeError, ValueError) as err:
         raise DataError(
             f"is not a prodready {what} (not readable JSON)",
