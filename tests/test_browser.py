@@ -48,18 +48,20 @@ OTHER_SAMPLE = "delivery_time"  # the sample a consultant switches to (a regress
 
 
 @pytest.fixture(scope="module")
-def expected():
-    """The package's own results on the bundled samples, as the app computes them (seed 0)."""
-    from prodready import samples, skew
+def expected(sample_run):
+    """The package's own results on the bundled samples, as the app computes them (seed 0);
+    the sample's overview and skew audit come from conftest's shared run (the same calls)."""
+    from prodready import samples
     from prodready.overview import overview
     from prodready.skew import profiles
 
     case = samples.load("card_fraud")
     other = samples.load(OTHER_SAMPLE)
+    shared = sample_run().results
     return {
         "case": case,
-        "overview": overview(case, seed=0),
-        "skew": skew.audit(case, seed=0),
+        "overview": shared["overview"],
+        "skew": shared["skew"],
         "profiles": profiles.audit_profiles(profiles.case_profiles(case)),
         "other": other,
         "other_overview": overview(other, seed=0),

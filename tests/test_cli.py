@@ -257,8 +257,9 @@ def test_audit_decay_prints_findings_and_policies_and_writes_json(
 
     real = decay_audit.audit
     monkeypatch.setattr(decay_audit, "audit", audit)
-    path = prodready.samples.write("card_fraud", tmp_path / "small", rows=20_000)
-    args = ["audit", "decay", "--case", str(path), "--train-window", "60D", "--step", "28D"]
+    # small and coarse (4 aging and 8 policy models): this checks the command, not the audit
+    path = prodready.samples.write("card_fraud", tmp_path / "small", rows=10_000)
+    args = ["audit", "decay", "--case", str(path), "--train-window", "60D", "--step", "56D"]
     target = tmp_path / "decay.json"
     outcome = runner.invoke(app, [*args, "--retrain-cost", "500", "--json", str(target)])
     assert outcome.exit_code == 0, outcome.output
@@ -266,7 +267,7 @@ def test_audit_decay_prints_findings_and_policies_and_writes_json(
     # audit's own numbers are tested in tests/test_decay.py)
     [(case, kwargs, expected)] = made
     assert case.path == load_case(path).path
-    assert (kwargs["train_window"], kwargs["step"], kwargs["retrain_cost"]) == ("60D", "28D", 500)
+    assert (kwargs["train_window"], kwargs["step"], kwargs["retrain_cost"]) == ("60D", "56D", 500)
     data = json.loads(target.read_text(encoding="utf-8"))
     assert data["policies"]["recommended"] == expected.policies.recommended
     assert data["aging"]["curve"] == json.loads(json.dumps(expected.aging.to_dict()["curve"]))

@@ -22,7 +22,6 @@ import prodready
 import prodready.samples
 from prodready import charts
 from prodready.errors import CaseFileError
-from prodready.overview import overview
 from prodready.report import (
     NotebookFailed,
     NotebookStep,
@@ -81,9 +80,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, list
 
 
 @pytest.fixture(scope="module")
-def sample_overview() -> dict:
-    """The bundled sample's overview, computed directly (not through the notebook)."""
-    data = overview(prodready.samples.load(), seed=0).to_dict()
+def sample_overview(sample_run) -> dict:
+    """The bundled sample's overview, computed directly (not through the notebook): conftest's
+    shared run of the sample's audits makes the same ``overview(case, seed=0)`` call."""
+    data = sample_run().results["overview"].to_dict()
     return json.loads(json.dumps(data))  # as JSON would give it back
 
 
@@ -200,10 +200,13 @@ def test_monitoring_artefacts_equal_the_package_on_the_sample(report) -> None:
         assert written == json.loads(json.dumps(expected)), name
 
 
-def test_readiness_artefact_equals_the_package_on_the_sample(report) -> None:
+def test_readiness_artefact_equals_the_package_on_the_sample(report, sample_run, monkeypatch):
     from prodready import readiness
+    from prodready.readiness import report as assess_module
 
     result, _ = report
+    # assess runs the sample's audits with their defaults: conftest's shared run is that call
+    monkeypatch.setattr(assess_module, "run_audits", lambda *args, **kwargs: sample_run())
     expected = readiness.assess(
         prodready.samples.load(),
         incidents=prodready.samples.known_problems("card_fraud"),
@@ -216,7 +219,7 @@ def test_readiness_artefact_equals_the_package_on_the_sample(report) -> None:
     assert CODE_COMMENT not in executive and "ML Test Score" in executive
 
 
-def test_html_embeds_plotly_and_the_figures_so_it_renders_offline(report) -> None:
+def test_html_embeds_plotly_and_the_figures_so_it_renders_offline(report, sample_run) -> None:
     result, _ = report
     for html in (_html(result), _html(result, executive=True)):
         assert not EXTERNAL_SCRIPT.search(html)  # nothing from a CDN: not plotly, not MathJax
@@ -225,7 +228,7 @@ def test_html_embeds_plotly_and_the_figures_so_it_renders_offline(report) -> Non
         assert [f"plot-{n}" for n in (1, 2, 3)] == re.findall(r'id="(plot-\d)"', html)
 
     # each figure's data and layout, as embedded, equal the chart built directly from the case
-    ov = overview(prodready.samples.load(), seed=0)
+    ov = sample_run().results["overview"]  # overview(the sample, seed=0)
     expected = [
         charts.offline_vs_serving(ov),
         charts.volume_over_time(ov),
