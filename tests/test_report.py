@@ -63,7 +63,7 @@ EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']https?:", re.IGNOREC
 CODE_BLOCK = 'class="highlight hl-ipython3"'  # how nbconvert's lab template renders code input
 CODE_COMMENT = "Inline plotly.js once in the notebook"  # a comment in the setup cell
 FOOTER = re.compile(r'<footer class="prodready-footer".*?</footer>', re.DOTALL)
-DECAY_STEP = {"step": "28D"}  # the one parameter the module's report run sets
+DECAY_STEP = {"step": "56D"}  # the one parameter the module's report run sets
 HAS_CHROMIUM = shutil.which("chromium") is not None  # the PDF needs it (scripts/test installs it)
 
 
@@ -71,7 +71,7 @@ HAS_CHROMIUM = shutil.which("chromium") is not None  # the PDF needs it (scripts
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportResult, list[NotebookStep]]:
     steps: list[NotebookStep] = []
     out = tmp_path_factory.mktemp("report") / "out" / "nested"  # papermill would not create it
-    # four-weekly training origins: a quarter of the default's model fits (the decay notebook
+    # eight-weekly training origins: an eighth of the default's model fits (the decay notebook
     # is most of the run); the weekly default is the decay tests' and the CLI's business
     result = run_report(
         None, out, seed=0, progress=steps.append, pdf=HAS_CHROMIUM, parameters=DECAY_STEP
