@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from packaging.requirements import Requirement
 from streamlit import config
 from streamlit.testing.v1 import AppTest
@@ -377,8 +378,10 @@ def _intro_page(app_dir: str, text: str) -> None:
     app_state.intro(text)
 
 
-def test_the_intro_escapes_its_text():
+def test_the_intro_escapes_its_text(monkeypatch: pytest.MonkeyPatch):
     """Defence in depth beside the rule above: markup in an introduction is shown as text."""
+    # AppTest runs the page as this process's __main__; put the worker's own back afterwards
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     at = AppTest.from_function(
         _intro_page,
         args=(str(APP), "Fraud <img src=x onerror=alert(1)> & 'loss'"),

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import copy
 import json
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -366,33 +367,34 @@ def test_plain_postgresql_urls_use_psycopg_and_the_env_var_and_default_apply(
     assert (tmp_path / "home" / ".prodready" / "prodready.db").is_file()
 
 
-def _record_many(url: str, assessment_id: int, author: str, questions: list[str]) -> None:
-    """One facilitator's process: 50 answers, each its own transaction."""
-    with store.open(url) as db:
-        for n in range(50):
-            question = questions[n % len(questions)]
-            db.record_answer(assessment_id, question, (0, 0.5, 1)[n % 3], author)
+# One facilitator's process: 50 answers, each its own transaction. It runs as a fresh
+# interpreter (not multiprocessing "spawn"), so it depends on nothing this worker imported
+# before: spawn re-runs the parent's __main__, which other tests (Streamlit's AppTest) replace.
+RECORD_MANY = """
+import json, sys
+from prodready import store
+url, assessment_id, author, questions = json.loads(sys.argv[1])
+with store.open(url) as db:
+    for n in range(50):
+        db.record_answer(assessment_id, questions[n % len(questions)], (0, 0.5, 1)[n % 3], author)
+"""
 
 
 def test_two_facilitators_at_once_lose_nothing(store_url: str) -> None:
     with store.open(store_url) as db:
         assessment_id = db.save_assessment("Acme", "Payments", {}, "Ana")
-    context = multiprocessing.get_context("spawn")
     data_and_model = [f"data_{i}" for i in range(1, 8)] + [f"model_{i}" for i in range(1, 8)]
     infra_and_monitor = [f"infra_{i}" for i in range(1, 8)] + [f"monitor_{i}" for i in range(1, 8)]
     workers = [
-        context.Process(
-            target=_record_many, args=(store_url, assessment_id, "Ana", data_and_model)
-        ),
-        context.Process(
-            target=_record_many, args=(store_url, assessment_id, "Ben", infra_and_monitor)
-        ),
+        subprocess.Popen(
+            [sys.executable, "-c", RECORD_MANY, json.dumps([store_url, assessment_id, who, asked])],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who, asked in (("Ana", data_and_model), ("Ben", infra_and_monitor))
     ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=300)
-    assert [w.exitcode for w in workers] == [0, 0]
+    errors = [worker.communicate(timeout=300)[1] for worker in workers]
+    assert [w.returncode for w in workers] == [0, 0], errors
     with store.open(store_url) as db:
         loaded = db.load_assessment(assessment_id)
         cached = db.history("Acme", "Payments").iloc[0]
