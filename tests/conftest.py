@@ -147,15 +147,33 @@ def store_url(new_store_url: Callable[[], str]) -> str:
 
 
 class OneSparkWorker(LoadFileScheduling):
-    """Whole test files per worker, as ``--dist loadfile``, except that the files named
-    ``*spark*`` form one work unit. Starting Spark's JVM is most of a Spark test file's time
-    (over a minute when three workers start one each at once), so one worker starts one session
-    for all of them. xdist's ``loadgroup`` marks would say the same, but they are not honoured
-    when set per module or from a conftest (pytest-dev/pytest-xdist#1295, #1253)."""
+    """Whole test files per worker, as ``--dist loadfile``, with two changes.
+
+    - The files named ``*spark*`` form one work unit. Starting Spark's JVM is most of a Spark
+      test file's time (over a minute when three workers start one each at once), so one worker
+      starts one session for all of them. xdist's ``loadgroup`` marks would say the same, but
+      they are not honoured when set per module or from a conftest (pytest-dev/pytest-xdist#1295,
+      #1253).
+    - Units go out in collection order, which :func:`pytest_collection_modifyitems` makes "long
+      files first", instead of xdist's "most tests first": a long file with few tests (browser
+      journeys, notebook runs) would otherwise start last and end the run alone.
+    """
+
+    def __init__(self, config: pytest.Config, log=None) -> None:
+        super().__init__(config, log)
+        config.option.loadscopereorder = False
 
     def _split_scope(self, nodeid: str) -> str:
         path = super()._split_scope(nodeid)
         return "spark test files" if "spark" in Path(path).name else path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` or ``browser`` (a long file marks itself whole) come first, in
+    their files' order; under xdist their files are then handed out first (OneSparkWorker)."""
+    items.sort(
+        key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+    )
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):

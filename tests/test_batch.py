@@ -31,6 +31,8 @@ from prodready.cli import app
 from prodready.errors import ParameterError
 from prodready.report import report_notebooks
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 runner = CliRunner()
 ROWS = 3_000
 OVERVIEW = "00_case_overview"

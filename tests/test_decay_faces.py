@@ -34,6 +34,8 @@ from prodready.kernels import python_kernel_manager
 from prodready.resources import notebooks_dir
 from prodready.results import format_money
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 APP = "../app/streamlit_app.py"  # AppTest resolves it against this file
 TIMEOUT = 180
 NOTEBOOK = "03_decay_retraining.ipynb"

@@ -30,6 +30,8 @@ from prodready.report import run_report
 from prodready.resources import notebooks_dir
 from prodready.results import format_money
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 APP = "../app/streamlit_app.py"  # AppTest resolves it against this file
 TIMEOUT = 120
 NOTEBOOK = "04_monitoring_review.ipynb"

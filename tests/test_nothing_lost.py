@@ -39,6 +39,8 @@ from prodready.files import TEMP_PREFIX
 from prodready.readiness import SECTIONS, questions, score
 from prodready.report import report_notebooks, run_report
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 QUESTION_IDS = list(questions()["id"])
 KILLED, OTHER = "Ana", "Ben"  # the writer that is killed and the one working beside it
 KILLED_ACKS = 20  # answers the killed writer commits (and acknowledges) before the kill

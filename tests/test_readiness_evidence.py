@@ -22,6 +22,8 @@ from prodready.overview import overview
 from prodready.readiness.evidence import COLUMNS
 from prodready.review import simulate as review_simulate
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def case():

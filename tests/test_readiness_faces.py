@@ -11,6 +11,8 @@ from prodready import readiness
 from prodready import store as store_module
 from prodready.results import format_money
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 APP = "../app/streamlit_app.py"
 TIMEOUT = 180  # the first run of a page collects the sample's audits
 

@@ -33,6 +33,8 @@ from prodready.report import (
 )
 from prodready.resources import notebooks_dir
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 OVERVIEW = "00_case_overview"
 SKEW = "01_skew_audit"
 ROLLOUT = "02_rollout_replay"

@@ -61,6 +61,8 @@ needs_chromium = pytest.mark.skipif(
     not any(shutil.which(n) for n in pdf_module.CHROMIUM_NAMES), reason="no Chromium installed"
 )
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 
 def _notebooks(*stems: str) -> list[Path]:
     return [notebooks_dir() / f"{stem}.ipynb" for stem in stems]

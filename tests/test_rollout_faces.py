@@ -30,6 +30,8 @@ from prodready.resources import notebooks_dir
 from prodready.results import format_money
 from prodready.rollout import Plan, default_triggers, monte_carlo, scenarios, simulate
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 APP = "../app/streamlit_app.py"  # AppTest resolves it against this file
 TIMEOUT = 120
 NOTEBOOK = "02_rollout_replay.ipynb"

@@ -24,6 +24,8 @@ from prodready.report import run_report
 from prodready.resources import notebooks_dir
 from prodready.skew import audit, distribution_table
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 APP = "../app/streamlit_app.py"  # AppTest resolves it against this file
 TIMEOUT = 180  # seconds per run; the first run on the skew page audits the sample
 NOTEBOOK = "01_skew_audit.ipynb"

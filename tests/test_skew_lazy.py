@@ -26,6 +26,8 @@ from prodready.case import DataSource
 from prodready.errors import DataError, ParameterError
 from prodready.skew.distribution import ALL_COLUMNS
 
+pytestmark = pytest.mark.slow  # a long file: its worker starts it first (tests/conftest.py)
+
 audit_module = importlib.import_module("prodready.skew.audit")
 
 ROWS, PARTS = 400_000, 4
