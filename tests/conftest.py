@@ -6,7 +6,8 @@ the server on a free loopback port, with its socket in that folder; it is stoppe
 the end. ``store_url`` (and ``new_store_url`` for more) gives each test a fresh database: a
 SQLite file, or a new PostgreSQL database on that server (every store test runs on both).
 The terminal summary lists the fuzz tests' input counts, also under xdist. Under xdist, every
-test file whose name contains "spark" runs on the same worker (:class:`OneSparkWorker`).
+test file whose name contains "spark" runs on the same worker, and long files start first
+(:class:`OneSparkWorker`).
 """
 
 from __future__ import annotations
@@ -169,11 +170,12 @@ class OneSparkWorker(LoadFileScheduling):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``slow`` or ``browser`` (a long file marks itself whole) come first, in
-    their files' order; under xdist their files are then handed out first (OneSparkWorker)."""
-    items.sort(
-        key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("browser"))
-    )
+    """Files with a test marked ``slow`` or ``browser`` (a long file marks itself whole) come
+    first, each keeping its tests' order; under xdist they are handed out first (OneSparkWorker)."""
+    long_files = {
+        i.path for i in items if i.get_closest_marker("slow") or i.get_closest_marker("browser")
+    }
+    items.sort(key=lambda item: item.path not in long_files)  # a stable sort
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
