@@ -211,6 +211,9 @@ def spark(tmp_path_factory):
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "1g")
+        # the tests' JVM lives a few minutes: C1-only JIT and the serial collector cut its CPU
+        # by a third (215 -> 137 CPU-s for the Spark files, same wall time) on 2 shared cores
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
