@@ -192,6 +192,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
                 terminalreporter.write_line(f"{report.nodeid}: {name} = {value}")
 
 
+@pytest.fixture(autouse=True)
+def _journey_sessions_end_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Close the browser sessions a test opened (tests/browser_support.py's ``chromium``): an
+    open page keeps its app session, websocket and renderer busy until the module ends."""
+    yield
+    if "chromium" in request.fixturenames:
+        for context in request.getfixturevalue("chromium").contexts:
+            context.close()
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """One local Spark session per test process (two cores, UTC), with its table warehouse in
