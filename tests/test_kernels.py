@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from prodready.kernels import KERNEL_NAME, WarmKernels, execute
+from prodready.kernels import KERNEL_NAME, WarmKernels, _socket_folder, execute
 
 
 def _notebook(folder: Path, name: str, *sources: str) -> Path:
@@ -46,16 +46,26 @@ def _kernels_of_this_process() -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_each_notebook_gets_a_fresh_kernel_in_the_folder_and_none_is_left(tmp_path: Path) -> None:
-    first = _notebook(tmp_path, "a.ipynb", "import os\nleft_over = 1\nprint(os.getcwd(), mark)")
+    first = _notebook(
+        tmp_path,
+        "a.ipynb",
+        "import os\nleft_over = 1\nprint(os.getcwd(), mark)",
+        "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport)",
+    )
     second = _notebook(tmp_path, "b.ipynb", "print('left_over' in globals(), mark)")
     out = tmp_path / "out"
     out.mkdir()
     with WarmKernels(out, 2) as kernels:
         manager, _ = kernels.take()
+        # Unix sockets in a private folder, not TCP ports another process could take first
+        assert manager.transport == "ipc" and Path(manager.ip).parent == _socket_folder()
+        sockets = [Path(f"{manager.ip}-{port}") for port in manager.ports]
         ran = execute(
             first, tmp_path / "a.out.ipynb", manager=manager, parameters={"mark": "x"}, cwd=out
         )
         assert ran.cells[2].outputs[0]["text"].split() == [str(out), "x"]
+        assert ran.cells[3].outputs[0]["text"].strip() == "ipc"  # what the kernel itself uses
+        assert not any(s.exists() for s in sockets)  # removed when the kernel stopped
         manager, waited = kernels.take()
         assert waited < 30
         ran = execute(

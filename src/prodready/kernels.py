@@ -16,8 +16,14 @@ started itself.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
+import os
+import shutil
+import tempfile
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,13 @@ def python_kernel_manager() -> type:
     jupyter_client would otherwise use the first ``python3`` kernelspec on the Jupyter path,
     which in a user's setup can be another environment without prodready. Transport encryption
     (CurveZMQ) is switched on when pyzmq supports it, which also silences ipykernel's warning.
+
+    On Linux and macOS the kernel talks to its client over Unix sockets in a private folder
+    (:func:`_socket_folder`) instead of TCP ports. jupyter_client picks free TCP ports, closes
+    them and writes them down for the kernel to bind: a busy machine (batch jobs, servers, other
+    kernels) can take one in between, and the kernel then fails with "Address already in use"
+    while its client waits out the start timeout (jupyter/jupyter_client#487). A socket path
+    of this process's own cannot be taken.
     """
     global _KERNEL_MANAGER
     if _KERNEL_MANAGER is not None:
@@ -41,6 +54,7 @@ def python_kernel_manager() -> type:
     import zmq
     from ipykernel.kernelspec import RESOURCES, get_kernel_dict
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.localinterfaces import localhost
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -57,8 +71,28 @@ def python_kernel_manager() -> type:
         def _default_transport_encryption(self) -> str:
             return "auto" if zmq.has("curve") else "disabled"
 
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc" if os.name == "posix" else "tcp"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            # for ipc, the sockets' path prefix ("<ip>-<n>"); short, as Unix socket paths must be
+            if self.transport == "ipc":
+                return str(_socket_folder() / uuid.uuid4().hex[:12])
+            return localhost()
+
     _KERNEL_MANAGER = ThisPythonKernelManager
     return _KERNEL_MANAGER
+
+
+@functools.cache
+def _socket_folder() -> Path:
+    """This process's folder for its kernels' Unix sockets (jupyter_client removes each kernel's
+    sockets when it stops; the folder goes when the process exits)."""
+    folder = Path(tempfile.mkdtemp(prefix="prodready-kernels-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _start(cwd: Path) -> Any:

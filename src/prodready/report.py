@@ -455,7 +455,8 @@ def _run_one(
             f"the report notebook could not run: {type(exc).__name__}: {exc}",
             where=notebook.name,
             fix="check that ipykernel is installed in the same environment as prodready "
-            f"({sys.executable})",
+            f"({sys.executable}); if the kernel did not respond in time, the machine was too "
+            "busy: run the report again, or a batch with fewer --jobs",
         ) from None
     finally:
         temp.unlink(missing_ok=True)
