@@ -54,7 +54,6 @@ def python_kernel_manager() -> type:
     import zmq
     from ipykernel.kernelspec import RESOURCES, get_kernel_dict
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.localinterfaces import localhost
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -80,7 +79,7 @@ def python_kernel_manager() -> type:
             # for ipc, the sockets' path prefix ("<ip>-<n>"); short, as Unix socket paths must be
             if self.transport == "ipc":
                 return str(_socket_folder() / uuid.uuid4().hex[:12])
-            return localhost()
+            return super()._ip_default()  # jupyter_client's own: localhost
 
     _KERNEL_MANAGER = ThisPythonKernelManager
     return _KERNEL_MANAGER
