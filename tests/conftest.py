@@ -194,12 +194,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 @pytest.fixture(autouse=True)
 def _journey_sessions_end_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Close the browser sessions a test opened (tests/browser_support.py's ``chromium``): an
-    open page keeps its app session, websocket and renderer busy until the module ends."""
+    """Close the tabs a test opened (tests/browser_support.py's ``chromium`` window): an open
+    tab keeps its app session, websocket and renderer busy until the module ends."""
     yield
     if "chromium" in request.fixturenames:
-        for context in request.getfixturevalue("chromium").contexts:
-            context.close()
+        for page in request.getfixturevalue("chromium").pages:
+            page.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,12 @@
 """The workshop journeys in a real browser, part 1: the Case, Overview, Skew audit and Audit from
 profiles pages.
 
-Each journey opens its page in a fresh session (the sample case loads by default), waits for the
-audit, checks the numbers shown against the package's own result, changes one control and checks
-the new number, downloads a table and a figure, and keeps a screenshot (browser_support says
-where), at laptop size (1280x720); at projector size (1920x1080) it opens the page again and
-checks the key numbers, that nothing is broken or empty, and takes its screenshot. Drives
-Debian's Chromium (/usr/bin/chromium) through Playwright.
+Each journey opens its page in a fresh session (the sample case loads by default) at laptop size
+(1280x720), waits for the audit, checks the numbers shown against the package's own result, moves
+the window to the projector (1920x1080: the page redrawn there, nothing broken, empty or cut,
+and a screenshot), then back on the laptop changes one control and checks the new number,
+downloads a table and a figure, and keeps a screenshot of each view (browser_support says
+where). Drives Debian's Chromium (/usr/bin/chromium) through Playwright.
 
 Set ``PRODREADY_SCREENSHOT=docs/screenshot.png`` to also save the Case page for the README.
 """
@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
-    PROJECTOR,
+    LAPTOP,
     ROOT,
-    SIZES,
     app_fixture,  # noqa: F401  (fixture `app`: this module's own server)
     artefacts_fixture,  # noqa: F401  (fixture `artefacts`)
     caption_of,
@@ -34,6 +33,7 @@ from browser_support import (
     expect_metric,
     go_to,
     headline,
+    on_the_projector,
     open_page,
     screenshot,
     size_name,
@@ -76,14 +76,13 @@ def _load_other_sample(page) -> None:
     page.get_by_role("button", name=f"Load the bundled sample case '{OTHER_SAMPLE}'").click()
 
 
-@SIZES
-def test_case_page_journey(app, chromium, artefacts, expected, size):
+def test_case_page_journey(app, chromium, artefacts, expected):
     from playwright.sync_api import expect
 
     case, ov = expected["case"], expected["overview"]
     n = ov.numbers
-    page = open_page(chromium, app.url, size)
-    tag = f"case_{size_name(size)}_"
+    page = open_page(chromium, app.url)
+    tag = f"case_{size_name(LAPTOP)}_"
 
     # the sample case is loaded and its data overview shows the package's counts
     expect(page.get_by_role("heading", name=f"What the data holds: {case.name}")).to_be_visible()
@@ -95,15 +94,14 @@ def test_case_page_journey(app, chromium, artefacts, expected, size):
     expect_metric(page, "Median label delay", f"{n['label_delay_median_days']:.1f} days")
     check_page(page, charts=2)  # the volume over time and the missing values per feature
     screenshot(page, artefacts, tag + "sample")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
-    if (target := os.environ.get("PRODREADY_SCREENSHOT")) and size["width"] == 1280:
+    on_the_projector(page, artefacts, "case", "sample", charts=2)
+    if target := os.environ.get("PRODREADY_SCREENSHOT"):
         page.set_viewport_size({"width": 1440, "height": 1400})
         page.wait_for_timeout(1500)  # let the plotly figures redraw at the new width
         path = Path(target) if Path(target).is_absolute() else ROOT / target
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path))
-        page.set_viewport_size(dict(size))
+        page.set_viewport_size(dict(LAPTOP))
 
     # the feature table downloads as CSV: one row per feature, the package's missing shares
     table = download_table(page, artefacts, "card_fraud_detection_features.csv", prefix=tag)
@@ -130,14 +128,13 @@ def test_case_page_journey(app, chromium, artefacts, expected, size):
     screenshot(page, artefacts, tag + OTHER_SAMPLE)
 
 
-@SIZES
-def test_overview_page_journey(app, chromium, artefacts, expected, size):
+def test_overview_page_journey(app, chromium, artefacts, expected):
     from playwright.sync_api import expect
 
     ov = expected["overview"]
     head = ov.headline
-    page = open_page(chromium, f"{app.url}/overview", size)
-    tag = f"overview_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/overview")
+    tag = f"overview_{size_name(LAPTOP)}_"
 
     # the served model's offline and production ROC AUC, its interval and its business value
     expect_metric(page, "Offline ROC AUC", f"{head.loc['roc_auc', 'offline']:.3f}")
@@ -149,8 +146,7 @@ def test_overview_page_journey(app, chromium, artefacts, expected, size):
     expect_metric(page, "Business value", format_money(value.total, value.currency))
     check_page(page, charts=1)
     screenshot(page, artefacts, tag + "card_fraud")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "overview", "card_fraud", charts=1)
 
     # every metric, offline and serving, downloads as the package's table
     table = download_table(page, artefacts, "card_fraud_detection_headline.csv", prefix=tag)
@@ -189,12 +185,11 @@ def _skew_charts(result, feature: str) -> int:
     return 4 + int(rows is not None and feature in rows.features.index and numeric)
 
 
-@SIZES
-def test_skew_page_journey(app, chromium, artefacts, expected, size):
+def test_skew_page_journey(app, chromium, artefacts, expected):
     result = expected["skew"]
     frame, gap, rows = result.to_frame(), result.metric_gap, result.rows
-    page = open_page(chromium, f"{app.url}/skew", size)
-    tag = f"skew_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/skew")
+    tag = f"skew_{size_name(LAPTOP)}_"
 
     # the audit's headline: features to fix, leakage, and what production really gets
     flagged = frame["severity"].isin(["high", "medium"]).sum()
@@ -206,8 +201,7 @@ def test_skew_page_journey(app, chromium, artefacts, expected, size):
     expect_metric(page, "Rows that differ", f"{rows.features.loc[first, 'mismatch_rate']:.1%}")
     check_page(page, charts=_skew_charts(result, first))
     screenshot(page, artefacts, tag + "audit")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "skew", "audit", charts=_skew_charts(result, first))
 
     # the ranking downloads with the package's order and PSI
     table = download_table(page, artefacts, "card_fraud_detection_skew_features.csv", prefix=tag)
@@ -237,8 +231,7 @@ def test_skew_page_journey(app, chromium, artefacts, expected, size):
     screenshot(page, artefacts, tag + other)
 
 
-@SIZES
-def test_profiles_page_journey(app, chromium, artefacts, expected, size, tmp_path):
+def test_profiles_page_journey(app, chromium, artefacts, expected, tmp_path):
     """The team's half (download the case's profiles file) and the consultant's (audit that
     file without the data); a file that is not a profiles file gets one message."""
     from playwright.sync_api import expect
@@ -247,8 +240,8 @@ def test_profiles_page_journey(app, chromium, artefacts, expected, size, tmp_pat
 
     result = expected["profiles"]
     frame = result.to_frame()
-    page = open_page(chromium, f"{app.url}/profiles", size)
-    tag = f"profiles_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/profiles")
+    tag = f"profiles_{size_name(LAPTOP)}_"
     sent = download(
         page,
         re.compile(f"^Download the profiles of {expected['case'].name}"),
@@ -266,8 +259,7 @@ def test_profiles_page_journey(app, chromium, artefacts, expected, size, tmp_pat
     expect_metric(page, "Serving rows", f"{result.serving_rows:,}")
     check_page(page, charts=1)  # the most severe feature's skew per serving month
     screenshot(page, artefacts, tag + "audit")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "profiles", "audit", charts=1)
 
     table = download_table(
         page, artefacts, "card_fraud_detection_profiles_features.csv", prefix=tag

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from browser_support import (
-    PROJECTOR,
-    SIZES,
+    LAPTOP,
     app_fixture,  # noqa: F401  (fixture `app`: this module's own server)
     artefacts_fixture,  # noqa: F401  (fixture `artefacts`)
     caption_of,
@@ -17,6 +16,7 @@ from browser_support import (
     download_table,
     expect_metric,
     headline,
+    on_the_projector,
     open_page,
     remove_choice,
     screenshot,
@@ -74,18 +74,16 @@ def _expect_rollout(page, result) -> None:
     expect_metric(page, "Big bang vs champion", format_money(big_bang, currency))
 
 
-@SIZES
-def test_rollout_page_journey(app, chromium, artefacts, case, size):
+def test_rollout_page_journey(app, chromium, artefacts, case):
     sample, broken = _rollout(case, "sample challenger"), _rollout(case, BROKEN)
-    page = open_page(chromium, f"{app.url}/rollout", size)
-    tag = f"rollout_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/rollout")
+    tag = f"rollout_{size_name(LAPTOP)}_"
 
     # the replay of the case's challenger: outcome, decision day, money at risk
     _expect_rollout(page, sample)
     check_page(page, charts=2)  # the timeline and the money at risk
     screenshot(page, artefacts, tag + "sample_challenger")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "rollout", "sample_challenger", charts=2)
     table = download_table(page, artefacts, f"{CASE}_rollout_decisions.csv", prefix=tag)
     assert len(table) == len(sample.decisions)
     assert list(table["stage"]) == list(sample.decisions["stage"])
@@ -130,12 +128,11 @@ def _expect_findings(page, findings, absent=()) -> None:
         expect(shown.filter(has_text=finding.text)).to_have_count(0)
 
 
-@SIZES
-def test_monitoring_page_journey(app, chromium, artefacts, monitoring_expected, size, tmp_path):
+def test_monitoring_page_journey(app, chromium, artefacts, monitoring_expected, tmp_path):
     expected = monitoring_expected
     replay, alerts = expected["replay"], expected["replay"].alerts
-    page = open_page(chromium, f"{app.url}/monitoring", size)
-    tag = f"monitoring_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/monitoring")
+    tag = f"monitoring_{size_name(LAPTOP)}_"
 
     # the replay: monitors, alerts, the first alert; and how fast each known problem was caught
     expect_metric(page, "Monitors", f"{len(replay.monitors):,}")
@@ -146,8 +143,7 @@ def test_monitoring_page_journey(app, chromium, artefacts, monitoring_expected, 
     _expect_findings(page, expected["report"].summary())
     check_page(page, charts=2)  # the monitors day by day, the time to detect each incident
     screenshot(page, artefacts, tag + "sample_incidents")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "monitoring", "sample_incidents", charts=2)
 
     table = download_table(page, artefacts, f"{CASE}_monitoring_alerts.csv", prefix=tag)
     assert list(table["monitor"]) == list(alerts["monitor"])
@@ -193,18 +189,16 @@ def _expect_review(page, result) -> None:
     expect_metric(page, "Net value", format_money(t["net"], result.currency))
 
 
-@SIZES
-def test_review_page_journey(app, chromium, artefacts, case, size):
+def test_review_page_journey(app, chromium, artefacts, case):
     sweep, result = _review(case, 20)
-    page = open_page(chromium, f"{app.url}/review", size)
-    tag = f"review_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/review")
+    tag = f"review_{size_name(LAPTOP)}_"
 
     # the best band for 20 reviews a day, replayed day by day
     _expect_review(page, result)
     check_page(page, charts=2)  # the queue day by day, net value against load per band
     screenshot(page, artefacts, tag + "capacity_20")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "review", "capacity_20", charts=2)
     table = download_table(page, artefacts, f"{CASE}_review_bands.csv", prefix=tag)
     assert len(table) == len(sweep.to_frame())
     assert table["net"].tolist() == pytest.approx(sweep.to_frame()["net"].tolist(), nan_ok=True)
@@ -250,13 +244,12 @@ def _expect_decay(page, aging, policies) -> None:
     expect(caption_of(page, "Recommended policy")).to_have_text(policies.reason)
 
 
-@SIZES
-def test_decay_page_journey(app, chromium, artefacts, decay_expected, size):
+def test_decay_page_journey(app, chromium, artefacts, decay_expected):
     from prodready import decay
 
     expected = decay_expected
-    page = open_page(chromium, f"{app.url}/decay", size)
-    tag = f"decay_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/decay")
+    tag = f"decay_{size_name(LAPTOP)}_"
 
     # nothing heavy runs before the button; the label-free estimate is there already
     check_page(page, charts=1)
@@ -274,8 +267,7 @@ def test_decay_page_journey(app, chromium, artefacts, decay_expected, size):
     _expect_decay(page, aging, policies[RETRAIN_COSTS[0]])
     check_page(page, charts=4)  # aging curve, policy timeline, pareto, label-free estimate
     screenshot(page, artefacts, tag + "run")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "decay", "run", charts=4)
     table = download_table(page, artefacts, f"{CASE}_decay_policies.csv", prefix=tag)
     frame = policies[RETRAIN_COSTS[0]].to_frame()
     assert list(table["policy"]) == list(frame["policy"])

@@ -9,8 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 from browser_support import (
-    PROJECTOR,
-    SIZES,
+    LAPTOP,
     app_fixture,  # noqa: F401  (fixture `app`: this module's own server)
     artefacts_fixture,  # noqa: F401  (fixture `artefacts`)
     check_page,
@@ -20,6 +19,7 @@ from browser_support import (
     download_table,
     expect_metric,
     headline,
+    on_the_projector,
     open_page,
     screenshot,
     size_name,
@@ -62,16 +62,15 @@ def _expect_scorecard(page, scorecard, score_label: str, levels: tuple[str, str]
     expect_metric(page, levels[1], str(scorecard.level["microsoft"]))
 
 
-@SIZES
-def test_workshop_page_journey(app, chromium, artefacts, evidence, size):
+def test_workshop_page_journey(app, chromium, artefacts, evidence):
     from playwright.sync_api import expect
 
     from prodready import readiness
 
-    workshop = f"Browser workshop {size_name(size)}"
+    workshop = "Browser workshop"
     query = urlencode({"workshop": workshop, "team": TEAM, "author": "consultant"})
-    page = open_page(chromium, f"{app.url}/workshop?{query}", size)
-    tag = f"workshop_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/workshop?{query}")
+    tag = f"workshop_{size_name(LAPTOP)}_"
     levels = ("Google MLOps level", "Microsoft MLOps level")
     total = len(readiness.questions())
 
@@ -98,6 +97,7 @@ def test_workshop_page_journey(app, chromium, artefacts, evidence, size):
     _expect_scorecard(page, scorecard, "ML Test Score", levels)
     check_page(page, charts=3)  # sections radar, trend, teams
     screenshot(page, artefacts, tag + "proposals_accepted")
+    on_the_projector(page, artefacts, "workshop", "proposals_accepted", charts=3)
 
     name = _slug(f"{workshop}_{TEAM}")
     table = download_table(page, artefacts, f"{name}_gaps.csv", prefix=tag)
@@ -112,14 +112,13 @@ def test_workshop_page_journey(app, chromium, artefacts, evidence, size):
     )
 
 
-@SIZES
-def test_executive_page_journey(app, chromium, artefacts, evidence, size):
+def test_executive_page_journey(app, chromium, artefacts, evidence):
     from playwright.sync_api import expect
 
     from prodready import readiness, store
 
     # two teams assessed in an earlier workshop, saved through the package
-    workshop = f"Board review {size_name(size)}"
+    workshop = "Board review"
     db = store.open(app.store_url)
     try:
         first = db.save_assessment(
@@ -132,8 +131,8 @@ def test_executive_page_journey(app, chromium, artefacts, evidence, size):
         db.close()
 
     query = urlencode({"workshop": workshop, "team": TEAM})
-    page = open_page(chromium, f"{app.url}/executive?{query}", size)
-    tag = f"executive_{size_name(size)}_"
+    page = open_page(chromium, f"{app.url}/executive?{query}")
+    tag = f"executive_{size_name(LAPTOP)}_"
     levels = ("MLOps level (Google, 0-2)", "MLOps level (Microsoft, 0-4)")
 
     # the team's readiness and its three biggest risks in money
@@ -145,8 +144,7 @@ def test_executive_page_journey(app, chromium, artefacts, evidence, size):
         expect(page.locator("strong", has_text=money).first).to_be_visible()
     check_page(page, charts=3)  # sections radar, roadmap, trend
     screenshot(page, artefacts, tag + "fraud_team")
-    if size == PROJECTOR:  # the projector view: key numbers, checks and screenshot (see SIZES)
-        return
+    on_the_projector(page, artefacts, "executive", "fraud_team", charts=3)
 
     name = _slug(f"{workshop}_{TEAM}")
     table = download_table(page, artefacts, f"{name}_risks.csv", prefix=tag)
