@@ -69,11 +69,12 @@ plots => plots.map(gd => {
     .filter(p => { const d = p.getAttribute('d') || ''; return d.length > 4 && d !== 'M0,0Z'; });
   const images = gd.querySelectorAll('.hm image, .imagelayer image, .heatmaplayer image');
   const texts = gd.querySelectorAll('.trace text, .textpoint text');
+  const svg = gd.querySelector('.main-svg');
   return {
     title: (gd.layout && gd.layout.title && gd.layout.title.text) || '',
     traces: (gd.data || []).length,
     marks: paths.length + images.length + texts.length,
-    width: Number(gd.querySelector('.main-svg').getAttribute('width')),
+    width: svg ? Number(svg.getAttribute('width')) : 0,
     column: gd.parentElement.clientWidth,
   };
 })
@@ -320,6 +321,7 @@ def check_page(page, charts: int) -> list[dict]:
     """The page has finished drawing its ``charts`` plotly charts, shows no traceback and no
     error box, no chart is empty or wider or narrower than its column, and no tile cuts its
     value or label short (app/tiles.css); returns each chart's title, traces, marks and width."""
+    from playwright.sync_api import TimeoutError as NotYet
     from playwright.sync_api import expect
 
     wait_idle(page)
@@ -330,8 +332,6 @@ def check_page(page, charts: int) -> list[dict]:
     expect(page.get_by_text("Traceback")).to_have_count(0)
     expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     page.wait_for_timeout(500)  # plotly draws its marks just after its element appears
-    from playwright.sync_api import TimeoutError as NotYet
-
     with contextlib.suppress(NotYet):  # the assertion below names the charts that do not fit
         page.wait_for_function(_CHARTS_FIT, timeout=10_000)
     drawn = page.locator(".js-plotly-plot").evaluate_all(_CHART_MARKS)
