@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from prodready.kernels import KERNEL_NAME, WarmKernels, _socket_folder, execute
+from prodready.kernels import (
+    KERNEL_NAME,
+    WarmKernels,
+    _remove_left_folders,
+    _socket_folder,
+    execute,
+)
 
 
 def _notebook(folder: Path, name: str, *sources: str) -> Path:
@@ -88,3 +97,26 @@ def test_a_failed_notebook_stops_its_kernel_and_the_spare(tmp_path: Path) -> Non
             )
         assert (tmp_path / "bad.out.ipynb").exists()  # papermill saved it, the error marked
     assert _kernels_of_this_process() == []  # the failed one, and the one started for the next
+
+
+def test_socket_folders_left_by_killed_runs_are_removed(tmp_path: Path, monkeypatch) -> None:
+    """A report killed with SIGKILL leaves its socket folder; the next report removes it, and
+    leaves running processes' folders and anything else alone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(ended.stdout)
+    left = tmp_path / f"prodready-kernels-{dead_pid}-k1ll3d_x"
+    left.mkdir()
+    (left / "0123456789ab-1").touch()  # a dead kernel's socket
+    running = tmp_path / f"prodready-kernels-{os.getpid()}-running"
+    running.mkdir()
+    older = tmp_path / "prodready-kernels-x1y2z3_q"  # no process id in the name
+    older.mkdir()
+    _remove_left_folders()
+    assert not left.exists()
+    assert running.exists() and older.exists()

@@ -85,13 +85,40 @@ def python_kernel_manager() -> type:
     return _KERNEL_MANAGER
 
 
+_SOCKET_FOLDER_PREFIX = "prodready-kernels-"
+
+
 @functools.cache
 def _socket_folder() -> Path:
-    """This process's folder for its kernels' Unix sockets (jupyter_client removes each kernel's
-    sockets when it stops; the folder goes when the process exits)."""
-    folder = Path(tempfile.mkdtemp(prefix="prodready-kernels-"))
+    """This process's folder for its kernels' Unix sockets, named after its process id
+    (jupyter_client removes each kernel's sockets when it stops; the folder goes when the process
+    exits). Folders left by killed runs are removed first (:func:`_remove_left_folders`)."""
+    _remove_left_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{_SOCKET_FOLDER_PREFIX}{os.getpid()}-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
+
+
+def _remove_left_folders() -> None:
+    """Remove this user's socket folders whose process no longer runs: a report killed with
+    SIGKILL (a batch job's timeout, the OOM killer) cannot run its exit handlers, so its folder
+    and its dead kernels' sockets stay behind in the temporary folder."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SOCKET_FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(_SOCKET_FOLDER_PREFIX) :].split("-")[0]
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to read
+            if pid.isdigit() and folder.stat().st_uid == os.getuid() and not _runs(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _runs(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _start(cwd: Path) -> Any:
