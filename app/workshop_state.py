@@ -7,7 +7,9 @@ from :func:`prodready.readiness.propose`, audits from :func:`prodready.readiness
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -46,8 +48,9 @@ def _open_store(url: str | None) -> tuple[Any, str | None]:
     try:
         return store_module.open(url), None
     except ProdreadyError as err:
-        fallback = Path(tempfile.mkdtemp(prefix="prodready-workshop-")) / "workshop.db"
-        return store_module.open(f"sqlite:///{fallback}"), str(err)
+        folder = tempfile.mkdtemp(prefix="prodready-workshop-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # it lasts as long as the app
+        return store_module.open(f"sqlite:///{Path(folder) / 'workshop.db'}"), str(err)
 
 
 def store() -> Any:

@@ -8,6 +8,11 @@ SQLite file, or a new PostgreSQL database on that server (every store test runs 
 The terminal summary lists the fuzz tests' input counts, also under xdist. Under xdist, every
 test file whose name contains "spark" runs on the same worker, and long files start first
 (:class:`OneSparkWorker`).
+
+The decay models are fitted in the calling process (``LOKY_MAX_CPU_COUNT=1``, inherited by the
+notebook kernels and app servers the tests start): the suite's four workers already fill both
+cores, and each pool of model workers would only add its start-up. The parallel path keeps its
+own test, with ``jobs=2`` given explicitly (tests/test_decay.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
+
+os.environ.setdefault("LOKY_MAX_CPU_COUNT", "1")
 
 PG_ENV = "PRODREADY_TEST_PG_URL"
 PG_USER = "postgres"

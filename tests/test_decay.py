@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,6 +198,26 @@ def test_policies_on_a_turning_concept(drifting):
     assert free.with_retrain_cost(1e9).recommended == "never retrain"
     with pytest.raises(ParameterError, match="retrain_cost must be 0 or more"):
         result.with_retrain_cost(-1)
+
+
+def test_models_fitted_by_two_worker_processes_equal_those_fitted_in_this_one(monkeypatch):
+    """The parallel path (the suite runs everything else with one job: tests/conftest.py)."""
+    hist = history(drifting_case(days=120, per_day=30))
+    g = grid(hist, "30D", "14D")
+    keys = [TrainingSet(end=p, start=p - g.window) for p in g.points[:4]]
+    end = len(hist.frame)
+    monkeypatch.setenv("LOKY_MAX_CPU_COUNT", "1")
+    assert ModelBank(hist).jobs == 1  # the default honours the usable cores
+    parallel, serial = ModelBank(hist, jobs=2), ModelBank(hist, jobs=1)
+    assert parallel.jobs == 2  # a number given is kept
+    parallel.fit(keys, score_until=end)
+    serial.fit(keys, score_until=end)
+    assert parallel.fitted == serial.fitted == 4
+    for key in keys:
+        lo = int(hist.position(key.end)[0])
+        np.testing.assert_array_equal(parallel.predict(key, lo, end), serial.predict(key, lo, end))
+    monkeypatch.setenv("LOKY_MAX_CPU_COUNT", "8")
+    assert ModelBank(hist).jobs == min(2, os.cpu_count() or 1)
 
 
 def test_label_delay_is_honoured():

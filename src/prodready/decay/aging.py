@@ -175,7 +175,7 @@ def aging_curve(
     metric: str | None = None,
     seed: int = 0,
     lost_share: float = 0.5,
-    jobs: int = 2,
+    jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> AgingCurve:
     """The aging curve of ``case`` (module docstring). ``model`` is a function like

@@ -58,7 +58,7 @@ def audit(
     step: str = "7D",
     retrain_cost: float = DEFAULT_RETRAIN_COST,
     seed: int = 0,
-    jobs: int = 2,
+    jobs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> DecayAudit:
     """Run the three parts with shared settings; ``progress(part, done, total)`` as they go."""

@@ -7,7 +7,8 @@ by its training set and fits each key once. Missing keys are fitted in parallel 
 joblib worker processes (loky): each booster uses one OpenMP thread (:mod:`prodready.models`), so
 ``jobs`` processes use ``jobs`` cores without oversubscribing them. Threads would share the GIL
 for the booster's Python loop over its iterations and run little faster than one core. Each
-worker receives only its window's rows and the rows it scores.
+worker receives only its window's rows and the rows it scores. By default two workers, or fewer
+where fewer cores are usable; with one, models are fitted in the calling process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed
 
 from prodready import models
 from prodready.decay.history import LABEL, LABEL_KNOWN, History
@@ -26,6 +27,14 @@ from prodready.errors import ProdreadyError
 
 MIN_TRAINING_ROWS = 50  # labelled rows a window needs before a model is fitted on it
 DEFAULT_JOBS = 2
+
+
+def default_jobs() -> int:
+    """Worker processes when the caller names none: :data:`DEFAULT_JOBS`, capped at the cores
+    this process may use (joblib's ``cpu_count`` honours cgroup quotas, CPU affinity and the
+    ``LOKY_MAX_CPU_COUNT`` environment variable), since more workers than cores only add each
+    worker's start-up (importing pandas and scikit-learn: about 4 CPU-seconds)."""
+    return max(1, min(DEFAULT_JOBS, cpu_count()))
 
 
 @dataclass(frozen=True)
@@ -44,11 +53,13 @@ Fit = Callable[..., Any]  # (training frame, features, label, *, seed, task) -> 
 class ModelBank:
     """Fits models by :class:`TrainingSet` once, and scores the history with each once."""
 
-    def __init__(self, hist: History, *, model: Fit | None = None, seed: int = 0, jobs: int = 2):
+    def __init__(
+        self, hist: History, *, model: Fit | None = None, seed: int = 0, jobs: int | None = None
+    ):
         self.hist = hist
         self.model = model or models.fit
         self.seed = seed
-        self.jobs = max(1, int(jobs))
+        self.jobs = default_jobs() if jobs is None else max(1, int(jobs))
         self._models: dict[TrainingSet, Any] = {}
         self._scores: dict[TrainingSet, dict[tuple[int, int], np.ndarray]] = {}
         self.fitted = 0  # models fitted so far (reuse does not count)

@@ -254,7 +254,7 @@ def compare_policies(
     metric: str | None = None,
     model=None,
     seed: int = 0,
-    jobs: int = 2,
+    jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PolicyComparison:
     """Replay ``policies`` (default :func:`default_policies`) on the case's history (module
