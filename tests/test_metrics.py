@@ -337,6 +337,39 @@ def test_bootstrap_equals_scipy_percentile_interval() -> None:
     assert estimate.high == pytest.approx(reference.confidence_interval.high, rel=1e-12)
 
 
+@pytest.mark.parametrize("rows", [25, 400, 3000])
+def test_bootstrap_of_roc_auc_equals_scikit_learn_on_every_resample(rows: int) -> None:
+    """ROC AUC's resamples are computed together (ranked once): the same distribution as
+    scikit-learn's roc_auc_score on each of scipy's paired resamples, ties and resamples without
+    a positive included."""
+    rng = np.random.default_rng(rows)
+    y = (rng.random(rows) < 0.12).astype(float)
+    y[:2] = 1  # at least two positives, so the interval is supported
+    s = np.round(rng.random(rows) * 0.7 + y * 0.3, 1)  # few distinct scores: many ties
+
+    def sklearn_auc(t: np.ndarray, p: np.ndarray) -> float:
+        return skm.roc_auc_score(t, p) if 0 < t.sum() < len(t) else math.nan
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns about the NaN resamples
+        reference = scipy.stats.bootstrap(
+            (y, s),
+            sklearn_auc,
+            n_resamples=300,
+            paired=True,
+            vectorized=False,
+            method="percentile",
+            rng=np.random.default_rng(5),
+        ).bootstrap_distribution
+    assert np.isnan(reference).any() == (rows == 25)  # the small case has one-class resamples
+    defined = reference[~np.isnan(reference)]
+    low, high = np.quantile(defined, [0.025, 0.975])
+    estimate = bootstrap("roc_auc", y, s, n_resamples=300, seed=5)
+    assert estimate.value == pytest.approx(skm.roc_auc_score(y, s), rel=1e-12)
+    assert estimate.low == pytest.approx(low, rel=1e-12)
+    assert estimate.high == pytest.approx(high, rel=1e-12)
+
+
 def test_bootstrap_narrows_as_rows_grow() -> None:
     small = bootstrap("roc_auc", *_binary_data(200, seed=6), n_resamples=200)
     large = bootstrap("roc_auc", *_binary_data(5000, seed=6), n_resamples=200)

@@ -391,6 +391,37 @@ def _minimum_support(name: str, truth: np.ndarray, score: np.ndarray, threshold:
     return True
 
 
+def _resampled_roc_auc(truth: np.ndarray, score: np.ndarray) -> Callable[..., np.ndarray]:
+    """ROC AUC of many resamples at once, each given by its row numbers (a ``(batch, n)`` array).
+
+    By hand because scikit-learn sorts the scores again for every resample, which is most of a
+    bootstrap's time. Here the scores are ranked once (their distinct values, ascending); a
+    resample's AUC is the Mann-Whitney statistic from its counts of positives ``P_k`` and
+    negatives ``N_k`` at each distinct score ``k``: ``sum_k P_k (N_<k + N_k / 2) / (P N)`` (a tie
+    counts one half), the area that ``roc_curve`` + ``auc`` give, up to rounding. NaN for a
+    resample without both classes. Method: Hanley and McNeil (1982), "The meaning and use of the
+    area under a ROC curve", Radiology 143(1).
+    """
+    levels, level = np.unique(score, return_inverse=True)
+    width = levels.shape[0]
+    positive = truth == 1
+
+    def statistic(rows: np.ndarray, axis: int = -1) -> np.ndarray:
+        rows = np.atleast_2d(rows)
+        batch = rows.shape[0]
+        cell = level[rows] + width * np.arange(batch)[:, None]  # (resample, score level)
+        shape = (batch, width)
+        pos = np.bincount(cell[positive[rows]], minlength=batch * width).reshape(shape)
+        neg = np.bincount(cell.ravel(), minlength=batch * width).reshape(shape) - pos
+        below = np.cumsum(neg, axis=1) - neg
+        pairs = pos.sum(axis=1) * neg.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            auc = (pos * (below + neg / 2)).sum(axis=1) / pairs
+        return np.where(pairs > 0, auc, np.nan)
+
+    return statistic
+
+
 def bootstrap(
     name_or_callable: str | Callable[[np.ndarray, np.ndarray], float],
     y_true: ArrayLike,
@@ -415,9 +446,10 @@ def bootstrap(
       when fewer than 2 rows carry it (2 positives and 2 negatives for ROC AUC; 2 positives for
       PR AUC and recall; 2 flagged rows for precision; 2 rows otherwise), or when it is undefined
       on more than half the resamples.
-    - *Cost*: one metric evaluation per resample. ROC AUC on 50,000 rows takes about 10 ms on 2
-      cores, so 1,000 resamples take about 10 s: lower ``n_resamples`` (e.g. 200) for
-      interactive use.
+    - *Cost*: one metric evaluation per resample. On 50,000 rows, 1,000 resamples of ROC AUC
+      take about 2 s (the scores are ranked once for all resamples: :func:`_resampled_roc_auc`),
+      and of the other metrics about 10 s (scikit-learn on each resample): lower
+      ``n_resamples`` (e.g. 200) for interactive use.
     - A callable ``f(y_true, y_score) -> float`` may be given instead of a name. It receives
       float64 arrays (labels as 0.0/1.0); rows with a missing label are dropped as for named
       metrics, and a resample on which it raises
@@ -474,15 +506,18 @@ def bootstrap(
         return no_interval
 
     n = truth.shape[0]
+    # ROC AUC is computed from each resample's row numbers (the same draws: scipy resamples
+    # paired data by resampling row numbers), all of a batch's resamples at once
+    fast = name_or_callable == "roc_auc"
     with warnings.catch_warnings():
         # Undefined resamples are handled below; a warning per resample would only be noise.
         warnings.simplefilter("ignore")
         result = scipy.stats.bootstrap(
-            (truth, score),
-            statistic,
+            (np.arange(n),) if fast else (truth, score),
+            _resampled_roc_auc(truth, score) if fast else statistic,
             n_resamples=n_resamples,
             batch=max(1, min(n_resamples, _MAX_BATCH_CELLS // n)),
-            vectorized=False,
+            vectorized=fast,
             paired=True,
             confidence_level=confidence,
             method="percentile",
