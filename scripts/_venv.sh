@@ -20,11 +20,12 @@ ensure_venv() {
 # install_kit SPEC: install the kit (e.g. -e ".[dev,spark]") into $VENV with uv, which downloads
 # and installs in parallel: a fresh .venv with the test extras took 43 s with uv and an empty
 # cache, 96 s with pip and a warm one, for the same versions. pip installs uv itself, and stays
-# the fallback where uv cannot be had.
+# the fallback where uv cannot be had. --compile-bytecode, as pip does: otherwise every process
+# the suite starts at once (four test workers) compiles the same libraries on its first import.
 install_kit() {
     if [ -x "$VENV/bin/uv" ] ||
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check uv 2>/dev/null; then
-        "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" "$@"
+        "$VENV/bin/uv" pip install --quiet --compile-bytecode --python "$VENV/bin/python" "$@"
     else
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
     fi

@@ -34,8 +34,9 @@ Definitions (see :func:`performance`)
   terms of order ``1 / n`` (the pairs ``i = j`` and the randomness of the class counts), far below
   a chunk's sampling error.
 * **Realised** metrics use the rows of the chunk whose label has arrived: accuracy of
-  ``score >= threshold`` (NaN when no row has a label) and ``roc_auc_score`` of the raw score (NaN
-  when the labelled rows hold one class only).
+  ``score >= threshold`` (NaN when no row has a label) and the ROC AUC of the raw score (NaN
+  when the labelled rows hold one class only): the expected ROC AUC with the labels as the
+  probabilities, which is ``sklearn.metrics.roc_auc_score``'s number without its input checks.
 
 When not to trust the estimate (``trust = "warn"``, with ``trust_reason``)
 ---------------------------------------------------------------------------
@@ -76,7 +77,6 @@ import pandas as pd
 import scipy.stats
 from pandas.tseries.frequencies import to_offset
 from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import roc_auc_score
 
 from prodready.errors import DataError, ParameterError
 from prodready.stats.drift import (
@@ -671,7 +671,8 @@ def performance(
         m = int(known.sum())
         m_pos = int(y[known].sum())
         real_acc = float(np.mean(pred[known] == (y[known] == 1.0))) if m else math.nan
-        real_auc = float(roc_auc_score(y[known], s[known])) if 0 < m_pos < m else math.nan
+        # the labels as probabilities: roc_auc_score's number (module docstring), faster
+        real_auc = expected_roc_auc(s[known], y[known]) if 0 < m_pos < m else math.nan
         est_auc, est_acc = expected_roc_auc(s, p), expected_accuracy(p, pred)
         est_auc_l = expected_roc_auc(s[known], p[known]) if m else math.nan
         est_acc_l = expected_accuracy(p[known], pred[known]) if m else math.nan

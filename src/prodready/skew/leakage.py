@@ -251,8 +251,8 @@ def _encode(keys: np.ndarray, fit_keys: np.ndarray, fit_y: np.ndarray, prior: fl
     """
     stats = pd.DataFrame({"k": fit_keys, "y": fit_y}).groupby("k")["y"].agg(["sum", "count"])
     encoded = (stats["sum"] + SMOOTHING * prior) / (stats["count"] + SMOOTHING)
-    mapping = dict(zip(encoded.index, encoded.to_numpy(), strict=True))
-    return np.array([mapping.get(k, prior) for k in keys], dtype="float64")
+    at = encoded.index.get_indexer(keys)  # -1: a key the fitting rows do not hold
+    return np.where(at >= 0, encoded.to_numpy(dtype="float64")[at], prior)
 
 
 def _oof_encoding(keys: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
