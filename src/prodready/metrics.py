@@ -1,7 +1,8 @@
 """Model metrics and business value: how good the model is, and what its decisions are worth.
 
-Every metric is computed by scikit-learn; this module only chooses the right call, validates the
-inputs once, and turns "undefined" into NaN so a page or a report can show a dash instead of
+Every metric is computed by scikit-learn (but the bootstrap's resamples of ROC AUC, which are
+computed together: :func:`_resampled_roc_auc`); this module only chooses the right call, validates
+the inputs once, and turns "undefined" into NaN so a page or a report can show a dash instead of
 crashing. Definitions (``y`` the true label or value, ``p`` the score or prediction, ``n`` rows):
 
 Binary (``y`` in {0, 1}, 1 = the event the model predicts; a *decision* is ``p >= threshold``):
