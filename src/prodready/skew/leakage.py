@@ -252,7 +252,9 @@ def _encode(keys: np.ndarray, fit_keys: np.ndarray, fit_y: np.ndarray, prior: fl
     stats = pd.DataFrame({"k": fit_keys, "y": fit_y}).groupby("k")["y"].agg(["sum", "count"])
     encoded = (stats["sum"] + SMOOTHING * prior) / (stats["count"] + SMOOTHING)
     at = encoded.index.get_indexer(keys)  # -1: a key the fitting rows do not hold
-    return np.where(at >= 0, encoded.to_numpy(dtype="float64")[at], prior)
+    out = np.full(len(keys), prior, dtype="float64")
+    out[at >= 0] = encoded.to_numpy(dtype="float64")[at[at >= 0]]
+    return out
 
 
 def _oof_encoding(keys: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
