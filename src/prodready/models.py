@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
@@ -89,6 +90,34 @@ def _inputs(
     return pd.DataFrame(columns, index=frame.index)
 
 
+class SortedCodes(TransformerMixin, BaseEstimator):
+    """Each text column as the rank of its value among the values seen in ``fit`` (sorted, as
+    scikit-learn sorts them), unseen values as -1 and missing ones as NaN; other columns pass.
+
+    Why: ``OrdinalEncoder`` counts and looks up text categories one value at a time in Python
+    (0.3 s of a 2.5 s baseline fit on 65,000 rows), but numbers with numpy. The ranks keep the
+    text's order, counts and missing cells, so the encoder that follows chooses the same
+    categories, pools the same rare ones and gives the same output as it would on the text.
+    """
+
+    def __init__(self, columns: Sequence[str] = ()) -> None:
+        self.columns = columns
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> SortedCodes:
+        self.categories_ = {
+            name: pd.Index(sorted(X[name].dropna().unique())) for name in self.columns
+        }
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        for name, categories in self.categories_.items():
+            codes = categories.get_indexer(X[name]).astype("float64")
+            codes[X[name].isna().to_numpy()] = np.nan
+            out[name] = codes
+        return out
+
+
 def fit(
     training: pd.DataFrame,
     features: list[Feature],
@@ -148,7 +177,8 @@ def fit(
     booster = booster_class(
         categorical_features=is_categorical, random_state=seed, **_HYPER_PARAMETERS
     )
-    pipeline = Pipeline([("encode", encode), ("model", booster)])
+    codes = SortedCodes(categorical)
+    pipeline = Pipeline([("codes", codes), ("encode", encode), ("model", booster)])
     with threadpool_limits(limits=_THREADS, user_api="openmp"):
         pipeline.fit(_inputs(labelled, categorical, numeric), target)
     return FittedModel(pipeline=pipeline, categorical=categorical, numeric=numeric, label=label)
