@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from prodready import readiness, samples
 from prodready.cli import app
-from prodready.errors import ParameterError
+from prodready.errors import DataError, ParameterError
 from prodready.readiness import report as report_module
 from prodready.readiness.audits import top_risks
 
@@ -131,6 +131,39 @@ def test_assess_scores_the_proposals_or_the_given_answers(card, run, sample_audi
     alone = readiness.assess(None, {"data_1": 0.5})
     assert alone.case_name is None and alone.proposals.empty and alone.risks.empty
     assert alone.scorecard.sections["data"] == 0.5
+
+
+def test_known_audits_are_taken_as_they_are_and_not_run_again(card, run, tmp_path, monkeypatch):
+    """The executive summary's shortcut: the JSON the report's notebooks wrote (read back with
+    ``read_audits``) gives the same report as running the audits."""
+    result, _ = run
+    incidents = samples.known_problems("card_fraud")
+    ran_with: list[tuple[str, ...]] = []
+
+    def only_the_rest(case, *, include, incidents=None, seed=0, progress=None):
+        ran_with.append(include)
+        return readiness.AuditRun({n: r for n, r in result.results.items() if n in include})
+
+    monkeypatch.setattr(report_module, "run_audits", only_the_rest)
+    direct = readiness.assess(card, incidents=incidents)
+    for name, file in readiness.AUDIT_FILES.items():
+        text = json.dumps(result.results[name].to_dict())
+        (tmp_path / file).write_text(text, encoding="utf-8")
+    known = readiness.read_audits(tmp_path)
+    assert list(known) == ["overview", "skew", "rollout"]
+    reused = readiness.assess(card, incidents=incidents, known=known)
+    assert ran_with == [tuple(readiness.AUDIT_NAMES[:5]), ("monitoring", "review")]
+    assert reused.to_dict() == direct.to_dict()
+    assert list(reused.audits) == list(direct.audits)  # in the audits' order, known ones too
+    only_skew = readiness.assess(card, include=("skew",), known=known)
+    assert list(only_skew.audits) == ["skew"] and ran_with[-1] == ()
+    with pytest.raises(ParameterError, match="no audit called 'skw'"):
+        readiness.assess(card, known={"skw": {}})
+    (tmp_path / "skew_audit.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataError, match="skew audit's JSON file cannot be read") as caught:
+        readiness.read_audits(tmp_path)
+    assert "run the report again" in str(caught.value)
+    assert readiness.read_audits(tmp_path / "missing") == {}
 
 
 # -- the command line --------------------------------------------------------------------------

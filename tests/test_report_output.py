@@ -24,7 +24,9 @@ from prodready import pdf as pdf_module
 from prodready.errors import ParameterError, ProdreadyError
 from prodready.report import (
     FOOTER_CLASS,
+    RESERVED_PARAMETERS,
     ReportResult,
+    _audits_written,
     case_hashes,
     check_parameters,
     notebook_parameters,
@@ -46,6 +48,7 @@ PARAMETERS = {  # every parameter a notebook declares beyond case_path, output_d
     "include_decay": "bool",
     "replays": "int",
     "retrain_cost": "float",
+    "reuse_audits": "bool",
     "step": "str",
     "team": "str",
     "train_window": "str",
@@ -136,11 +139,24 @@ def test_check_parameters_accepts_and_normalises_good_values(tmp_path: Path) -> 
     assert check_parameters({"answers_path": ""}, where="x") == {"answers_path": ""}  # no file
 
 
+def test_the_summary_reads_only_audits_this_run_wrote(tmp_path: Path) -> None:
+    """``reuse_audits`` (notebook 05 then reads the JSON in the output folder) is set only when
+    every audit file there is this run's: one left by a run on another case means run them all."""
+    skew, overview = tmp_path / "skew_audit.json", tmp_path / "case_overview.json"
+    assert not _audits_written(tmp_path, set())  # none there
+    skew.write_text("{}", encoding="utf-8")
+    assert _audits_written(tmp_path, {skew})
+    overview.write_text("{}", encoding="utf-8")  # an earlier run's
+    assert not _audits_written(tmp_path, {skew})
+    assert _audits_written(tmp_path, {skew, overview})
+
+
 @pytest.mark.parametrize(
     ("parameters", "words"),
     [
         ({"replay": 5}, ["no report notebook has a parameter named 'replay'", "'replays'"]),
-        ({"seed": 1}, ["'seed' cannot be set here", "case_path, output_dir and seed"]),
+        ({"seed": 1}, ["'seed' cannot be set here", "case_path, output_dir, seed and reuse"]),
+        ({"reuse_audits": True}, ["'reuse_audits' cannot be set here"]),
         ({"case_path": "x"}, ["'case_path' cannot be set here"]),
         ({"replays": True}, ["'replays' has the wrong type", "a whole number (int)", "bool True"]),
         ({"replays": 2.5}, ["'replays' has the wrong type", "float 2.5"]),
@@ -162,7 +178,8 @@ def test_check_parameters_refuses_bad_names_and_types(parameters: dict, words: l
 def test_unknown_parameter_lists_every_valid_name() -> None:
     with pytest.raises(ParameterError) as caught:
         check_parameters({"capacity": 5}, where="w")
-    assert caught.value.expected == "one of " + ", ".join(PARAMETERS)
+    settable = [name for name in PARAMETERS if name not in RESERVED_PARAMETERS]
+    assert caught.value.expected == "one of " + ", ".join(settable)
     assert "did you mean 'capacity_per_day'?" in caught.value.fix
 
 

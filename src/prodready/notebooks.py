@@ -21,7 +21,17 @@ from prodready.resources import notebooks_dir
 NOTEBOOK_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.ipynb$")
 
 
-RESERVED_PARAMETERS = ("case_path", "output_dir", "seed")  # run_report sets these itself
+RESERVED_PARAMETERS = ("case_path", "output_dir", "seed", "reuse_audits")  # run_report sets these
+
+AUDIT_FILES = {
+    "overview": "case_overview.json",
+    "skew": "skew_audit.json",
+    "rollout": "rollout_replay.json",
+}
+"""The JSON files notebooks 00, 01 and 02 write of the audits a readiness assessment runs with
+the same calls (:func:`prodready.readiness.run_audits`): the executive summary (05) reads them
+instead of running those audits again (``reuse_audits``, :func:`prodready.readiness.read_audits`).
+"""
 
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -120,9 +130,9 @@ def check_parameters(
                 f"the parameter {name!r} cannot be set here",
                 where=where,
                 found=f"{name}: {value!r}",
-                fix="remove it: the report sets case_path, output_dir and seed itself "
-                "(give the case with --case or a batch file's case:, the seed with --seed or "
-                "seed:)",
+                fix="remove it: the report sets case_path, output_dir, seed and reuse_audits "
+                "itself (give the case with --case or a batch file's case:, the seed with --seed "
+                "or seed:)",
             )
         if name not in declared:
             close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.6)

@@ -32,6 +32,7 @@ from prodready.errors import CaseFileError, ParameterError, ProdreadyError
 from prodready.files import TEMP_PREFIX, claim_folder, file_sha256, save_json, write_atomic
 from prodready.kernels import WarmKernels, execute
 from prodready.notebooks import (
+    AUDIT_FILES,
     RESERVED_PARAMETERS,
     check_parameters,
     declared_parameters,
@@ -68,6 +69,9 @@ FAILED_SUFFIX = ".failed.ipynb"
 RESULTS_FILE = "results.json"
 PDF_FILE = "executive_summary.pdf"
 PDF_NOTEBOOK = "05_executive_summary"  # its executive page is printed to PDF_FILE
+# a notebook declaring this reads the audits the run's earlier notebooks wrote (the executive
+# summary: the skew audit alone is half of its time), when this run wrote them
+REUSE_AUDITS = "reuse_audits"
 
 
 class NotebookFailed(ProdreadyError):
@@ -297,13 +301,16 @@ def _run_notebooks(
     progress: Callable[[NotebookStep], None] | None,
 ) -> list[NotebookReport]:
     reports = []
+    written: set[Path] = set()  # every file this run has written so far
     for index, notebook in enumerate(paths, start=1):
         if progress:
             progress(NotebookStep(index, len(paths), notebook.name))
         step_start = time.perf_counter()
         before = _snapshot(out)
-        declared = declared_parameters(notebook) if overrides else {}
+        declared = declared_parameters(notebook)
         given = {k: v for k, v in overrides.items() if k in declared}
+        if REUSE_AUDITS in declared:
+            given[REUSE_AUDITS] = _audits_written(out, written)
         ran = _run_one(
             notebook,
             out,
@@ -315,7 +322,9 @@ def _run_notebooks(
             footer=footer,
         )
         own = {ran.executed, ran.html, ran.executive_html}
-        artefacts = tuple(p for p in _changed(out, before) if p not in own)
+        changed = _changed(out, before)
+        written.update(changed)
+        artefacts = tuple(p for p in changed if p not in own)
         seconds = time.perf_counter() - step_start
         reports.append(
             NotebookReport(
@@ -495,6 +504,13 @@ def _cells_seconds(nb: nbformat.NotebookNode) -> float:
         if isinstance(duration, int | float):
             total += float(duration)
     return total
+
+
+def _audits_written(out: Path, written: set[Path]) -> bool:
+    """Whether a notebook may read the audits' JSON in ``out`` instead of running them again:
+    some are there, and this run wrote each of them (none was left by a run on another case)."""
+    present = [out / name for name in AUDIT_FILES.values() if (out / name).is_file()]
+    return bool(present) and all(path in written for path in present)
 
 
 def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:

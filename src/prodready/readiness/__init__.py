@@ -13,8 +13,9 @@ money, :func:`roadmap` plans the fixes and :func:`assess` joins them in one
 :class:`ReadinessReport`.
 """
 
+from prodready.notebooks import AUDIT_FILES
 from prodready.readiness.answers import read_answers
-from prodready.readiness.audits import AUDIT_NAMES, AuditRun, run_audits, top_risks
+from prodready.readiness.audits import AUDIT_NAMES, AuditRun, read_audits, run_audits, top_risks
 from prodready.readiness.bank import ML_TEST_SECTIONS, SECTIONS, bank_version, questions
 from prodready.readiness.evidence import apply, decisive, propose
 from prodready.readiness.report import ReadinessReport, assess
@@ -24,6 +25,7 @@ from prodready.readiness.scoring import Scorecard, score, validate_answers
 BANK_VERSION = bank_version()
 
 __all__ = [
+    "AUDIT_FILES",
     "AUDIT_NAMES",
     "BANK_VERSION",
     "ML_TEST_SECTIONS",
@@ -38,6 +40,7 @@ __all__ = [
     "propose",
     "questions",
     "read_answers",
+    "read_audits",
     "roadmap",
     "run_audits",
     "score",

@@ -12,14 +12,17 @@ biggest risks".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from prodready.case import Case
-from prodready.errors import ParameterError, ProdreadyError
+from prodready.errors import DataError, ParameterError, ProdreadyError
+from prodready.notebooks import AUDIT_FILES
 
 AUDIT_NAMES = ("overview", "skew", "rollout", "monitoring", "review", "decay")
 """Every audit :func:`run_audits` knows, in the order it runs them (decay, the slowest, last)."""
@@ -50,14 +53,7 @@ def run_audits(
     models and takes minutes on the sample; add ``"decay"`` to run it). ``incidents`` go to the
     monitoring audit's detection report; ``progress(name, done, total)`` is called before each
     audit and once at the end with ``name`` empty."""
-    unknown = [name for name in include if name not in AUDIT_NAMES]
-    if unknown:
-        raise ParameterError(
-            f"there is no audit called {unknown[0]!r}",
-            where="run_audits: include",
-            expected="some of " + ", ".join(AUDIT_NAMES),
-            fix="pick names from the list",
-        )
+    _check_names(include, "run_audits: include")
     chosen = [name for name in AUDIT_NAMES if name in include]
     results: dict[str, Any] = {}
     notes: list[str] = []
@@ -71,6 +67,50 @@ def run_audits(
     if progress is not None:
         progress("", len(chosen), len(chosen))
     return AuditRun(results, notes)
+
+
+def _check_names(names: Iterable[str], where: str) -> None:
+    unknown = [name for name in names if name not in AUDIT_NAMES]
+    if unknown:
+        raise ParameterError(
+            f"there is no audit called {unknown[0]!r}",
+            where=where,
+            expected="some of " + ", ".join(AUDIT_NAMES),
+            fix="pick names from the list",
+        )
+
+
+def check_known(known: Mapping[str, Any]) -> dict[str, Any]:
+    """``known`` (audit name -> result or its ``.to_dict()``) as a dict, its names checked."""
+    if not isinstance(known, Mapping):
+        raise ParameterError(
+            "the audits already run must be given by name",
+            where="known",
+            found=type(known).__name__,
+            expected='e.g. {"skew": skew.audit(case)} or their .to_dict() forms',
+            fix="pass a dict from audit names to results",
+        )
+    _check_names(known, "known")
+    return dict(known)
+
+
+def read_audits(folder: str | Path) -> dict[str, Any]:
+    """The audits whose JSON a report's notebooks wrote into ``folder`` (:data:`AUDIT_FILES`,
+    those present), for :func:`prodready.readiness.assess`'s ``known``."""
+    found = {}
+    for name, file in AUDIT_FILES.items():
+        path = Path(folder) / file
+        if path.is_file():
+            try:
+                found[name] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise DataError(
+                    f"the {name} audit's JSON file cannot be read: {exc}",
+                    where=str(path),
+                    expected=f"the {file} a report wrote",
+                    fix="run the report again: it writes the file anew",
+                ) from exc
+    return found
 
 
 def _overview(case: Case, incidents, seed: int):

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from prodready.case import Case
-from prodready.readiness.audits import AUDIT_NAMES, run_audits, top_risks
+from prodready.readiness.audits import AUDIT_NAMES, check_known, run_audits, top_risks
 from prodready.results import Finding, to_json
 
 
@@ -80,18 +80,31 @@ def assess(
     answers_from: str | None = None,
     seed: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
+    known: Mapping[str, Any] | None = None,
 ) -> ReadinessReport:
     """Score ``answers`` (without them: the answers the case's audits propose, said as such),
     with the case's audits (``include``, see :func:`run_audits`) as evidence, risks and roadmap.
-    Without a case, the answers alone are scored and the roadmap comes from the gaps."""
+    Without a case, the answers alone are scored and the roadmap comes from the gaps.
+
+    ``known``: audits already run on this case with this seed (name -> result or its
+    ``.to_dict()``, e.g. the JSON a report's earlier notebooks wrote, :func:`read_audits`); those
+    in ``include`` are taken as they are instead of being run again."""
     from prodready.readiness import apply, propose, roadmap, score
 
+    known = check_known(known or {})
     run = (
-        run_audits(case, include=include, incidents=incidents, seed=seed, progress=progress)
+        run_audits(
+            case,
+            include=tuple(name for name in include if name not in known),
+            incidents=incidents,
+            seed=seed,
+            progress=progress,
+        )
         if (case is not None)
         else None
     )
-    audits = run.results if run is not None else {}
+    found = {**known, **run.results} if run is not None else {}
+    audits = {name: found[name] for name in AUDIT_NAMES if name in found and name in include}
     proposals = propose(audits)
     if answers is None:
         answers = apply(proposals)
