@@ -398,6 +398,11 @@ def test_failing_notebook_names_notebook_cell_and_error_and_keeps_old_files(
     errors = [o for c in kept.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert [e.evalue for e in errors] == ["the threshold column is empty"]
 
+    not_json = source / "98_not_json.ipynb"  # papermill cannot even read its parameters
+    not_json.write_text("{not json", encoding="utf-8")
+    with pytest.raises(NotebookFailed, match=r"^98_not_json\.ipynb: .*could not run: NotJSON"):
+        run_report(None, out, notebooks=[not_json])
+
 
 def test_kernel_is_this_python_whatever_kernelspec_jupyter_finds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -307,7 +307,7 @@ def _run_notebooks(
             progress(NotebookStep(index, len(paths), notebook.name))
         step_start = time.perf_counter()
         before = _snapshot(out)
-        declared = declared_parameters(notebook)
+        declared = _declared(notebook)
         given = {k: v for k, v in overrides.items() if k in declared}
         if REUSE_AUDITS in declared:
             given[REUSE_AUDITS] = _audits_written(out, written)
@@ -504,6 +504,15 @@ def _cells_seconds(nb: nbformat.NotebookNode) -> float:
         if isinstance(duration, int | float):
             total += float(duration)
     return total
+
+
+def _declared(notebook: Path) -> dict[str, str]:
+    """The notebook's parameters; none for one papermill cannot read, which then fails in
+    :func:`_run_one` with the report's own message naming it."""
+    try:
+        return declared_parameters(notebook)
+    except Exception:  # papermill raises its own types (e.g. NotJSONError) and OSError
+        return {}
 
 
 def _audits_written(out: Path, written: set[Path]) -> bool:
